@@ -1,0 +1,56 @@
+"""Filters applied to the store before any ranking: access groups and metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Which chunks a search may see. Every field narrows; None means no restriction.
+
+    `groups` is the caller's access groups: a document is visible when it shares at least one
+    group with them. None means an unrestricted caller (an administrator or a local CLI user).
+    """
+
+    groups: frozenset[str] | None = None
+    doc_ids: frozenset[str] | None = None
+    path_prefix: str | None = None
+    ingested_after: datetime | None = None
+    ingested_before: datetime | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the filter lets every chunk through."""
+        return (
+            self.groups is None
+            and self.doc_ids is None
+            and self.path_prefix is None
+            and self.ingested_after is None
+            and self.ingested_before is None
+        )
+
+    def document_clause(self, alias: str = "d") -> tuple[str, list[object]]:
+        """SQL condition over the documents table (aliased `alias`) and its parameters."""
+        clauses: list[str] = []
+        params: list[object] = []
+        if self.groups is not None:
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM json_each({alias}.groups) g "
+                f"WHERE g.value IN ({','.join('?' * len(self.groups)) or 'NULL'}))"
+            )
+            params.extend(sorted(self.groups))
+        if self.doc_ids is not None:
+            clauses.append(f"{alias}.doc_id IN ({','.join('?' * len(self.doc_ids)) or 'NULL'})")
+            params.extend(sorted(self.doc_ids))
+        if self.path_prefix is not None:
+            clauses.append(f"substr({alias}.source_path, 1, ?) = ?")
+            params.extend([len(self.path_prefix), self.path_prefix])
+        if self.ingested_after is not None:
+            clauses.append(f"{alias}.ingested_at >= ?")
+            params.append(self.ingested_after.isoformat())
+        if self.ingested_before is not None:
+            clauses.append(f"{alias}.ingested_at <= ?")
+            params.append(self.ingested_before.isoformat())
+        return (" AND ".join(clauses) or "1"), params

@@ -1,0 +1,68 @@
+"""Language-aware text analysis for the keyword index: English and French.
+
+Both the stored chunks and the queries go through `analyze`, so whatever folding and stemming
+is applied here is applied the same way on both sides.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+_WORD = re.compile(r"[^\W_]+(?:[.,][0-9]+)*", re.UNICODE)
+# French elision: l'avis, d'un, qu'il, jusqu'à; both straight and typographic apostrophes.
+_ELISION = re.compile(r"\b(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)
+
+ENGLISH_STOPWORDS = frozenset(
+    """a an and are as at be been but by can could did do does for from had has have how i if
+    in into is it its may me might must my no not of on or our shall should so than that the
+    their them then there these they this those to was we were what when where which while who
+    whom why will with would you your""".split()
+)
+FRENCH_STOPWORDS = frozenset(
+    """a au aux avec ce ces cet cette dans de des du elle en est et eux il ils je la le les
+    leur leurs lui ma mais me mes moi mon ne nos notre nous on ou où par pas pour qu que qui
+    sa se ses son sont sur ta te tes toi ton tu un une vos votre vous y été être avoir ont
+    quel quelle quels quelles comment combien quoi faut doit""".split()
+)
+_STOPWORDS = {"en": ENGLISH_STOPWORDS, "fr": FRENCH_STOPWORDS}
+_STEMMER_NAMES = {"en": "english", "fr": "french"}
+_FRENCH_MARKERS = frozenset("le la les des du une est et dans pour avec sur qui que pas".split())
+_ENGLISH_MARKERS = frozenset("the and is are of to in for with on that this be by".split())
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, so 'Échéance' and 'echeance' match."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def detect_language(text: str) -> str:
+    """'fr' or 'en' from the share of common function words; English when unsure."""
+    words = [w.lower() for w in _WORD.findall(_ELISION.sub(" ", text[:4000]))]
+    french = sum(w in _FRENCH_MARKERS for w in words)
+    english = sum(w in _ENGLISH_MARKERS for w in words)
+    elisions = len(_ELISION.findall(text[:4000]))
+    return "fr" if french + elisions > english else "en"
+
+
+@lru_cache(maxsize=4)
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(_STEMMER_NAMES.get(language, "english"))
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens with French elisions removed; numbers keep their separators."""
+    return [w.lower() for w in _WORD.findall(_ELISION.sub(" ", text))]
+
+
+def analyze(text: str, language: str | None = None) -> list[str]:
+    """Tokens for the keyword index: no stop words, stemmed in the text's language, folded."""
+    lang = language or detect_language(text)
+    stop = _STOPWORDS.get(lang, ENGLISH_STOPWORDS)
+    words = [w for w in tokenize(text) if w not in stop]
+    # Stemming before folding: the Snowball French stemmer expects accents.
+    return [fold(stem) for stem in _stemmer(lang).stemWords(words)]

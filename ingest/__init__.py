@@ -1,0 +1,1 @@
+"""Files in, chunks out: parsing, chunking and ingestion jobs."""

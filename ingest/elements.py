@@ -1,0 +1,40 @@
+"""What parsing produces: a document as a list of typed elements with page numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class ParseError(Exception):
+    """A file could not be turned into text; the message says why, naming the file."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class UnsupportedFileError(ParseError):
+    """The file type is not one Coffre ingests."""
+
+
+@dataclass
+class Element:
+    """A block of a document: a heading, a paragraph, a list item or a table."""
+
+    kind: str  # "title", "text", "list" or "table"
+    text: str
+    page: int | None = None
+    depth: int | None = None  # heading level, 0 = top, for titles that know it
+    rows: list[list[str]] = field(default_factory=list)  # tables: cell texts, row by row
+    header_rows: int = 0  # tables: how many leading rows form the header
+
+
+@dataclass
+class ParsedDocument:
+    """A parsed source: its title, elements in reading order, and page count if paged."""
+
+    title: str
+    elements: list[Element]
+    mime: str
+    pages: int | None = None
