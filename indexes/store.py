@@ -185,7 +185,9 @@ class Store:
                     ),
                 )
                 rowid = int(cursor.lastrowid or 0)
-                terms = " ".join(analyze(f"{chunk.section}\n{chunk.text}", chunk.language))
+                terms = " ".join(analyze(
+                    f"{document.title}\n{chunk.section}\n{chunk.text}", chunk.language
+                ))
                 db.execute("INSERT INTO chunk_terms(rowid, terms) VALUES (?, ?)", (rowid, terms))
                 added.append(rowid)
             self._bump(db)

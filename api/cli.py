@@ -1,0 +1,183 @@
+"""The `coffre` command line: ingest, search, ask, serve, and the demo."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.settings import SettingsError, load_settings
+from api.wiring import Services, build_services
+from indexes.errors import IndexStoreError, ModelMismatchError
+from ingest.jobs import FileOutcome, IngestReport, discover
+from rag.answering import Answer
+from rag.generation import GenerationError
+from rag.retrieval import SearchMode
+
+app = typer.Typer(help="Coffre: answers from the bank's own documents, with cited sources.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+err = Console(stderr=True)
+
+DEMO_CORPUS = Path(__file__).resolve().parents[1] / "bench" / "demo" / "corpus"
+DEMO_QUESTIONS = [
+    "What is the maximum loan-to-value for a buy-to-let mortgage?",
+    "When does the new SEPA cut-off time apply?",
+    "Combien de jours de télétravail par semaine pour un temps plein ?",
+]
+
+
+def _services() -> Services:
+    try:
+        return build_services(load_settings())
+    except SettingsError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    except ModelMismatchError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(3) from exc
+    except (IndexStoreError, GenerationError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(3) from exc
+
+
+class _Bar:
+    """Progress bar over files and chunks, fed by the ingestion job."""
+
+    def __init__(self, progress: Progress, files: int) -> None:
+        self.progress = progress
+        self.files = progress.add_task("files", total=files)
+        self.chunks = progress.add_task("chunks stored", total=None)
+
+    def file_done(self, outcome: FileOutcome) -> None:
+        self.progress.advance(self.files)
+
+    def chunks_done(self, count: int) -> None:
+        self.progress.advance(self.chunks, count)
+
+
+def _run_ingest(services: Services, paths: list[Path]) -> IngestReport:
+    files, _ = discover(paths)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as progress:
+        report = services.ingester.run(paths, _Bar(progress, len(files)))
+    table = Table(title="Ingestion summary")
+    for column in ("file", "status", "documents", "chunks", "reason"):
+        table.add_column(column)
+    for o in report.outcomes:
+        colour = {"ok": "green", "unchanged": "blue", "failed": "red"}.get(o.status, "yellow")
+        table.add_row(o.path, f"[{colour}]{o.status}[/{colour}]", str(o.documents),
+                      str(o.chunks), o.reason)
+    console.print(table)
+    console.print(
+        f"ok {report.count('ok')}, unchanged {report.count('unchanged')}, "
+        f"failed {report.count('failed')}, unsupported {report.count('unsupported')}; "
+        f"{report.chunks} chunks written"
+    )
+    return report
+
+
+@app.command()
+def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders.")]) -> None:
+    """Ingest files and folders; unchanged files are skipped. Exit 1 if any file failed."""
+    services = _services()
+    report = _run_ingest(services, paths)
+    if report.count("failed"):
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    query: str,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=100)] = 5,
+    mode: Annotated[SearchMode | None, typer.Option(help="hybrid, vector or keyword")] = None,
+) -> None:
+    """Show the best-matching passages for a query."""
+    services = _services()
+    for rank, hit in enumerate(services.retriever.search(query, top_k, None, mode), start=1):
+        doc, chunk = hit.stored.document, hit.stored.chunk
+        page = f", page {chunk.page}" if chunk.page else ""
+        console.print(f"[bold]{rank}. {doc.title}{page}[/bold]  score {hit.score:.4f}  "
+                      f"[dim]{chunk.chunk_id}[/dim]")
+        console.print(f"   {chunk.text[:300]}", markup=False)
+
+
+def _print_answer(services: Services, question: str) -> Answer:
+    answer: Answer | None = None
+    for event in services.answerer.stream(question):
+        if isinstance(event, Answer):
+            answer = event
+        else:
+            console.print(event, end="", markup=False, highlight=False)
+    console.print()
+    assert answer is not None
+    if answer.refused:
+        console.print("[dim](no relevant source: nothing cited)[/dim]")
+    for citation in answer.citations:
+        page = f", page {citation.page}" if citation.page else ""
+        console.print(f"  [{citation.number}] {citation.title}{page} ({citation.origin}): "
+                      f"\"{citation.quote[:160]}\"", markup=False, highlight=False)
+    return answer
+
+
+@app.command()
+def ask(question: str) -> None:
+    """Answer a question from the documents, streaming, then list the sources."""
+    _print_answer(_services(), question)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address (default COFFRE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default COFFRE_PORT).")] = None,
+) -> None:
+    """Start the HTTP API."""
+    _serve(_services(), host, port)
+
+
+def _serve(services: Services, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    host = host or services.settings.host
+    port = port or services.settings.port
+    console.print(f"Coffre API on http://{host}:{port}  (OpenAPI page: http://{host}:{port}/docs)")
+    console.print(
+        f"Try: curl -s http://{host}:{port}/v1/ask -H 'content-type: application/json' "
+        f"-d '{{\"question\": \"{DEMO_QUESTIONS[0]}\"}}'", markup=False, highlight=False
+    )
+    uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    corpus: Annotated[Path, typer.Option(help="Folder to ingest.")] = DEMO_CORPUS,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after the answers.")] = False,
+) -> None:
+    """Ingest the demo corpus, answer sample questions, then start the API."""
+    services = _services()
+    _run_ingest(services, [corpus])
+    for question in DEMO_QUESTIONS:
+        console.rule(question)
+        _print_answer(services, question)
+    if not no_serve:
+        _serve(services, None, None)
+
+
+def main() -> None:
+    """Entry point of the `coffre` script."""
+    try:
+        app()
+    except ModelMismatchError as exc:
+        err.print(f"[red]{exc}[/red]")
+        sys.exit(3)
+    except GenerationError as exc:
+        err.print(f"[red]{exc}[/red]")
+        sys.exit(4)

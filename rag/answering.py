@@ -1,0 +1,127 @@
+"""The answering core: retrieve, decide whether to answer, prompt, generate, cite.
+
+Every channel (HTTP, streaming, CLI, later the Teams bot) goes through `Answerer.stream`,
+which yields the answer's text pieces as they are generated and ends with the full Answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from indexes.filters import SearchFilter
+from indexes.text import detect_language
+from rag.citations import Citation, CitationBuilder, parse_markers
+from rag.generation import GenerationConfig, Generator
+from rag.prompt import PROMPT_VERSION, REFUSAL_EN, REFUSAL_FR, build_prompt
+from rag.retrieval import Hit, Retriever, SearchMode
+
+_REFUSAL_MARKERS = ("i don't know", "i do not know", "je ne sais pas")
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    """How many sources to give the model, when to refuse, and how to generate."""
+
+    top_k: int = 4
+    min_relevance: float = 0.3
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+
+
+@dataclass
+class Answer:
+    """An answer with its citations, the sources it was given, and how long it took."""
+
+    question: str
+    text: str
+    refused: bool
+    citations: list[Citation]
+    sources: list[Hit]
+    model: str
+    prompt_version: str = PROMPT_VERSION
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def refusal_text(question: str) -> str:
+    """The explicit "I don't know" in the question's language."""
+    return REFUSAL_FR if detect_language(question) == "fr" else REFUSAL_EN
+
+
+def is_refusal(text: str) -> bool:
+    """True when the model said it does not know."""
+    lowered = text.lower().replace("’", "'")
+    return any(marker in lowered for marker in _REFUSAL_MARKERS)
+
+
+class Answerer:
+    """Answers questions from the index with a generator, citing every claim."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        generator: Generator,
+        citations: CitationBuilder,
+        config: AnswerConfig,
+    ) -> None:
+        self.retriever = retriever
+        self.generator = generator
+        self.citations = citations
+        self.config = config
+
+    def ask(
+        self,
+        question: str,
+        search_filter: SearchFilter | None = None,
+        top_k: int | None = None,
+        mode: SearchMode | None = None,
+    ) -> Answer:
+        """Answer without streaming."""
+        for event in self.stream(question, search_filter, top_k, mode):
+            if isinstance(event, Answer):
+                return event
+        raise AssertionError("stream ended without an answer")  # pragma: no cover
+
+    def stream(
+        self,
+        question: str,
+        search_filter: SearchFilter | None = None,
+        top_k: int | None = None,
+        mode: SearchMode | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield text pieces as they are generated, then the complete Answer."""
+        started = time.perf_counter()
+        hits = self.retriever.search(question, top_k or self.config.top_k, search_filter, mode)
+        timings = {"retrieval_s": time.perf_counter() - started}
+        relevance = max((h.vector_score or 0.0 for h in hits), default=0.0)
+        if relevance < self.config.min_relevance:
+            text = refusal_text(question)
+            yield text
+            yield self._refusal(question, text, hits, timings, started)
+            return
+        budget = self.generator.context_size - self.config.generation.max_tokens
+        prompt = build_prompt(
+            question, hits, budget_tokens=budget, count_tokens=self.generator.count_tokens
+        )
+        pieces: list[str] = []
+        for piece in self.generator.stream(prompt.messages, self.config.generation):
+            if not pieces:
+                timings["first_token_s"] = time.perf_counter() - started
+            pieces.append(piece)
+            yield piece
+        raw = "".join(pieces).strip()
+        if not raw or is_refusal(raw):
+            yield self._refusal(question, refusal_text(question), prompt.sources, timings, started)
+            return
+        clean, sentences = parse_markers(raw, len(prompt.sources))
+        citations = self.citations.build(sentences, prompt.sources)
+        timings["total_s"] = time.perf_counter() - started
+        yield Answer(question, clean, False, citations, prompt.sources,
+                     self.generator.model_id, timings=timings)
+
+    def _refusal(
+        self, question: str, text: str, hits: list[Hit], timings: dict[str, float], started: float
+    ) -> Answer:
+        timings.setdefault("first_token_s", time.perf_counter() - started)
+        timings["total_s"] = time.perf_counter() - started
+        return Answer(question, text, True, [], hits, self.generator.model_id, timings=timings)

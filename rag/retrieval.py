@@ -1,0 +1,135 @@
+"""Retrieval: vector, keyword or hybrid search over the document index, filtered first.
+
+Both rankings see the same filter before ranking, then are fused. Fusion is reciprocal rank
+fusion (RRF) by default, or a weighted sum of min-max normalised scores; method and weights
+are settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from indexes.embedder import Embedder
+from indexes.filters import SearchFilter
+from indexes.library import DocumentIndex
+from indexes.records import StoredChunk
+
+
+class SearchMode(StrEnum):
+    """Which rankings a search uses."""
+
+    HYBRID = "hybrid"
+    VECTOR = "vector"
+    KEYWORD = "keyword"
+
+
+class Fusion(StrEnum):
+    """How the vector and keyword rankings are combined."""
+
+    RRF = "rrf"
+    WEIGHTED = "weighted"
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """Settings of the retrieval stage."""
+
+    mode: SearchMode = SearchMode.HYBRID
+    fusion: Fusion = Fusion.RRF
+    rrf_k: int = 60
+    vector_weight: float = 1.0
+    keyword_weight: float = 1.0
+    candidates: int = 50
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the scores of each ranking."""
+
+    stored: StoredChunk
+    score: float
+    vector_score: float | None
+    keyword_score: float | None
+
+
+def _rrf(rankings: list[tuple[list[int], float]], k: int) -> dict[int, float]:
+    fused: dict[int, float] = {}
+    for ids, weight in rankings:
+        for rank, rowid in enumerate(ids):
+            fused[rowid] = fused.get(rowid, 0.0) + weight / (k + rank + 1)
+    return fused
+
+
+def _weighted(rankings: list[tuple[dict[int, float], float]]) -> dict[int, float]:
+    fused: dict[int, float] = {}
+    for scores, weight in rankings:
+        if not scores:
+            continue
+        low, high = min(scores.values()), max(scores.values())
+        span = (high - low) or 1.0
+        for rowid, score in scores.items():
+            fused[rowid] = fused.get(rowid, 0.0) + weight * (score - low) / span
+    return fused
+
+
+class Retriever:
+    """Finds the chunks most relevant to a query within what a filter allows."""
+
+    def __init__(self, index: DocumentIndex, embedder: Embedder, config: RetrievalConfig) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.config = config
+
+    def search(
+        self,
+        query: str,
+        top_k: int,
+        search_filter: SearchFilter | None = None,
+        mode: SearchMode | None = None,
+    ) -> list[Hit]:
+        """The top_k chunks for `query`, best first, every one allowed by the filter."""
+        query = query.strip()
+        if not query or top_k <= 0:
+            return []
+        mode = mode or self.config.mode
+        flt = search_filter or SearchFilter()
+        depth = max(top_k, self.config.candidates)
+        query_vector = self.embedder.embed_query(query)
+        vector_hits: dict[int, float] = {}
+        keyword_hits: dict[int, float] = {}
+        if mode in (SearchMode.HYBRID, SearchMode.VECTOR):
+            vector_hits = dict(self.index.vector_search(query_vector, depth, flt))
+        if mode in (SearchMode.HYBRID, SearchMode.KEYWORD):
+            keyword_hits = dict(self.index.keyword_search(query, depth, flt))
+        fused = self._fuse(vector_hits, keyword_hits, mode)
+        best = sorted(fused.items(), key=lambda item: item[1], reverse=True)[:top_k]
+        rowids = [rowid for rowid, _ in best]
+        # Cosine for every returned chunk, keyword-only ones included: the refusal decision
+        # and the citation check rely on it.
+        cosines = self.index.similarity(query_vector, rowids)
+        stored = self.index.store.chunks_by_rowids(rowids)
+        return [
+            Hit(stored[rowid], score, cosines.get(rowid), keyword_hits.get(rowid))
+            for rowid, score in best
+            if rowid in stored
+        ]
+
+    def _fuse(
+        self, vector_hits: dict[int, float], keyword_hits: dict[int, float], mode: SearchMode
+    ) -> dict[int, float]:
+        if mode == SearchMode.VECTOR:
+            return vector_hits
+        if mode == SearchMode.KEYWORD:
+            return keyword_hits
+        if self.config.fusion == Fusion.WEIGHTED:
+            return _weighted([
+                (vector_hits, self.config.vector_weight),
+                (keyword_hits, self.config.keyword_weight),
+            ])
+        by_vector = sorted(vector_hits, key=lambda r: vector_hits[r], reverse=True)
+        by_keyword = sorted(keyword_hits, key=lambda r: keyword_hits[r], reverse=True)
+        return _rrf(
+            [(by_vector, self.config.vector_weight), (by_keyword, self.config.keyword_weight)],
+            self.config.rrf_k,
+        )
