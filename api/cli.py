@@ -181,3 +181,7 @@ def main() -> None:
     except GenerationError as exc:
         err.print(f"[red]{exc}[/red]")
         sys.exit(4)
+
+
+if __name__ == "__main__":
+    main()

@@ -19,9 +19,15 @@ class Filters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     documents: list[str] | None = Field(None, description="Only these document ids.")
-    path_prefix: str | None = Field(None, description="Only documents whose source path starts so.")
-    ingested_after: datetime | None = Field(None, description="Only documents ingested at or after.")
-    ingested_before: datetime | None = Field(None, description="Only documents ingested at or before.")
+    path_prefix: str | None = Field(
+        None, description="Only documents whose source path starts so."
+    )
+    ingested_after: datetime | None = Field(
+        None, description="Only documents ingested at or after."
+    )
+    ingested_before: datetime | None = Field(
+        None, description="Only documents ingested at or before."
+    )
 
     def to_filter(self) -> SearchFilter:
         """The core filter for these fields."""
@@ -43,7 +49,9 @@ class SearchRequest(BaseModel):
 
     query: str = Field(..., min_length=1, max_length=10000, description="What to look for.")
     top_k: int = Field(10, ge=1, le=100, description="How many chunks to return.")
-    mode: SearchMode | None = Field(None, description="hybrid, vector or keyword; default from settings.")
+    mode: SearchMode | None = Field(
+        None, description="hybrid, vector or keyword; default from settings."
+    )
     filters: Filters | None = None
 
 

@@ -54,7 +54,9 @@ def build_services(settings: Settings, generator: Generator | None = None) -> Se
         batch_size=settings.embed_batch_size,
     )
     index = DocumentIndex(settings.data_dir / "index", embedder)
-    chunker = Chunker(ChunkConfig(settings.chunk_size, settings.chunk_overlap), embedder.count_tokens)
+    chunker = Chunker(
+        ChunkConfig(settings.chunk_size, settings.chunk_overlap), embedder.count_tokens
+    )
     ingester = Ingester(index, chunker, max_file_bytes=int(settings.max_file_mb * 1024 * 1024))
     retriever = Retriever(
         index,

@@ -1,4 +1,4 @@
-"""Text embedders: the protocol the rest of Coffre uses and its sentence-transformers implementation."""
+"""Text embedders: the protocol the rest of Coffre uses and a sentence-transformers one."""
 
 from __future__ import annotations
 
@@ -129,6 +129,8 @@ class SentenceTransformerEmbedder:
                 from transformers.utils import logging as transformers_logging
 
                 transformers_logging.disable_progress_bar()
+                # count_tokens measures texts longer than the model input on purpose.
+                transformers_logging.set_verbosity_error()
 
                 try:
                     self._model = SentenceTransformer(
@@ -151,7 +153,7 @@ class SentenceTransformerEmbedder:
     @property
     def max_tokens(self) -> int:
         """The model's max_seq_length less the two special tokens it adds."""
-        return int(self._load().max_seq_length) - 2
+        return int(self._load().max_seq_length or 256) - 2
 
     def count_tokens(self, text: str) -> int:
         """Word-piece count of `text` with the model's own tokenizer."""

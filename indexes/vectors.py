@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -25,7 +26,8 @@ class VectorIndex:
     def __init__(self, folder: Path, dimension: int) -> None:
         self.folder = folder
         self.dimension = dimension
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        # faiss's type stubs are incomplete (remove_ids, SearchParameters(sel=...)).
+        self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
         self._generation = -1
         self._lock = threading.RLock()
 
@@ -56,7 +58,7 @@ class VectorIndex:
             if self._load_saved(target):
                 return
             rowids, vectors = store.embeddings()
-            index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dimension))
+            index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dimension))
             if len(rowids):
                 index.add_with_ids(vectors, rowids)
             self._index = index
@@ -80,7 +82,9 @@ class VectorIndex:
         self._generation = target
         return True
 
-    def apply(self, removed: list[int], added: list[int], vectors: np.ndarray, generation: int) -> None:
+    def apply(
+        self, removed: list[int], added: list[int], vectors: np.ndarray, generation: int
+    ) -> None:
         """Follow one committed store change: drop `removed`, add `added` with `vectors`."""
         with self._lock:
             if removed:
@@ -119,7 +123,7 @@ class VectorIndex:
             if allowed is not None:
                 if len(allowed) == 0:
                     return []
-                params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+                params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
             k = min(k, int(self._index.ntotal))
             scores, ids = self._index.search(
                 np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k, params=params

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -189,7 +190,7 @@ class Ingester:
             for record in iter_records(path):
                 record_hash = content_id(record.title, record.text, length=64)
                 yield from self._document(f"{source}#{record.record_id}", record_hash,
-                                          groups, lambda r=record: record_document(r))
+                                          groups, partial(record_document, record))
         else:
             yield from self._document(source, file_hash(path), groups, lambda: parse_file(path))
 

@@ -1,0 +1,64 @@
+"""Shared fixtures for integration tests: the real bundled models, FAISS, SQLite, HTTP."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.settings import load_settings
+from api.wiring import Services, build_services
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_CORPUS = ROOT / "bench" / "demo" / "corpus"
+SHARED = ROOT.parent / "shared"
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def demo_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """Services over a fresh data directory holding the ingested demo corpus."""
+    data_dir = tmp_path_factory.mktemp("coffre-data")
+    services = build_services(load_settings(data_dir=data_dir, threads=2))
+    report = services.ingester.run([DEMO_CORPUS])
+    assert report.count("failed") == 0, [o for o in report.outcomes if o.status == "failed"]
+    yield services
+    services.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server_url(demo_services: Services) -> Iterator[str]:
+    """The real app served by uvicorn on a loopback port, in a background thread."""
+    port = _free_port()
+    config = uvicorn.Config(create_app(demo_services), host="127.0.0.1", port=port,
+                            log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    url = f"http://127.0.0.1:{port}"
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    else:  # pragma: no cover
+        raise RuntimeError("server did not start")
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -1,0 +1,133 @@
+"""End to end over HTTP: real embedder, real SmolLM2, real FAISS and SQLite, real uvicorn."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import httpx
+import pytest
+
+from api.wiring import Services
+from tests.integration.conftest import DEMO_CORPUS
+
+pytestmark = pytest.mark.integration
+
+TABLE_QUESTION = "What is the maximum loan-to-value for a buy-to-let mortgage?"
+
+
+def _ask(url: str, question: str, **extra: object) -> dict:
+    response = httpx.post(f"{url}/v1/ask", json={"question": question, **extra}, timeout=300)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_answer_from_a_table_on_page_three_cites_document_and_page(server_url: str) -> None:
+    body = _ask(server_url, TABLE_QUESTION)
+    assert not body["refused"]
+    assert body["citations"], body
+    cited = {(c["source_path"].rsplit("/", 1)[-1], c["page"]) for c in body["citations"]}
+    assert ("retail-credit-policy.pdf", 3) in cited
+    for citation in body["citations"]:
+        chunk = httpx.get(f"{server_url}/v1/chunks/{citation['chunk_id']}", timeout=30).json()
+        assert chunk["text"][citation["start"]:citation["end"]] == citation["quote"]
+        assert citation["origin"] in {"model", "attribution"}
+    # The table chunk, with its header row, reached the model.
+    table_sources = [s for s in body["sources"] if s["kind"] == "table"]
+    assert any("Buy-to-let" in s["text"] and "Maximum LTV" in s["text"] for s in table_sources)
+
+
+def test_off_topic_question_is_refused_without_citations(server_url: str) -> None:
+    body = _ask(server_url, "What is the best recipe for a chocolate cake?")
+    assert body["refused"] is True
+    assert body["citations"] == []
+    assert "I don't know from the documents available" in body["answer"]
+
+
+def test_streamed_answer_sends_tokens_then_the_cited_answer(server_url: str) -> None:
+    events: list[tuple[str, str]] = []
+    with httpx.stream("POST", f"{server_url}/v1/ask", timeout=300,
+                      json={"question": "When do the new wire cut-off times take effect?",
+                            "stream": True}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        event = ""
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                events.append((event, line.split(":", 1)[1].strip()))
+    tokens = [json.loads(data)["text"] for name, data in events if name == "token"]
+    finals = [json.loads(data) for name, data in events if name == "answer"]
+    assert len(tokens) > 1
+    assert len(finals) == 1 and events[-1][0] == "answer"
+    assert finals[0]["citations"]
+    assert any(c["source_path"].endswith("wire-cutoff-change.eml") for c in finals[0]["citations"])
+    assert "".join(tokens).strip().startswith(finals[0]["answer"][:20].strip()[:10])
+
+
+def test_search_documents_and_chunks_routes(server_url: str) -> None:
+    response = httpx.post(f"{server_url}/v1/search", timeout=60,
+                          json={"query": "per diem allowance London", "top_k": 3})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == 3
+    assert results[0]["document"]["source_path"].endswith("travel-and-expenses.html")
+    assert results[0]["score"] >= results[1]["score"] >= results[2]["score"]
+
+    keyword = httpx.post(f"{server_url}/v1/search", timeout=60,
+                         json={"query": "médiateur", "top_k": 2, "mode": "keyword"}).json()
+    assert keyword["results"][0]["document"]["source_path"].endswith("procedure-reclamations.html")
+
+    documents = httpx.get(f"{server_url}/v1/documents", timeout=30).json()
+    assert len(documents) == 10
+    assert all(d["chunks"] > 0 for d in documents)
+
+    missing = httpx.get(f"{server_url}/v1/chunks/does-not-exist", timeout=30)
+    assert missing.status_code == 404
+
+
+def test_bad_requests_get_4xx_with_a_message(server_url: str) -> None:
+    empty = httpx.post(f"{server_url}/v1/ask", json={"question": ""}, timeout=30)
+    assert empty.status_code == 422
+    assert "question" in empty.text
+    wrong = httpx.post(f"{server_url}/v1/search", json={"query": "x", "top_k": 0}, timeout=30)
+    assert wrong.status_code == 422
+    unknown = httpx.post(f"{server_url}/v1/ask", json={"question": "x", "colour": 1}, timeout=30)
+    assert unknown.status_code == 422
+
+
+def test_health_answers_while_answers_are_generated(server_url: str) -> None:
+    results: list[int] = []
+
+    def ask() -> None:
+        response = httpx.post(f"{server_url}/v1/ask", timeout=300,
+                              json={"question": "How long is a valuation report valid?"})
+        results.append(response.status_code)
+
+    askers = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in askers:
+        thread.start()
+    health = httpx.get(f"{server_url}/healthz", timeout=5)
+    still_generating = any(t.is_alive() for t in askers)
+    for thread in askers:
+        thread.join()
+    assert health.status_code == 200
+    assert still_generating, "health check should have returned while the asks ran"
+    assert results == [200, 200]
+
+
+def test_openapi_documents_every_route_with_examples(server_url: str) -> None:
+    spec = httpx.get(f"{server_url}/openapi.json", timeout=30).json()
+    paths = spec["paths"]
+    for route in ("/v1/ask", "/v1/search", "/v1/documents", "/v1/chunks/{chunk_id}", "/healthz"):
+        assert route in paths
+    assert spec["components"]["schemas"]["AskRequest"]["examples"]
+
+
+def test_reingesting_the_demo_corpus_changes_nothing(demo_services: Services) -> None:
+    before = demo_services.index.store.count_chunks()
+    report = demo_services.ingester.run([DEMO_CORPUS])
+    assert {o.status for o in report.outcomes} == {"unchanged"}
+    assert demo_services.index.store.count_chunks() == before
+

@@ -1,0 +1,99 @@
+"""The whole path (ingest, search, ask) runs with every outbound connection refused.
+
+Each CLI command runs in a fresh interpreter whose `sitecustomize` replaces socket connection
+and name resolution with a refusal that is also written to a log: the commands must succeed
+and the log must stay empty (nothing even tried to reach the network).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import DEMO_CORPUS
+
+pytestmark = pytest.mark.integration
+
+GUARD = '''
+import os, socket
+_log = os.environ["COFFRE_TEST_NET_LOG"]
+
+def _refuse(what):
+    with open(_log, "a") as handle:
+        handle.write(what + "\\n")
+    raise OSError(101, "network refused by test: " + what)
+
+_connect = socket.socket.connect
+_connect_ex = socket.socket.connect_ex
+
+def connect(self, address):
+    if self.family == socket.AF_UNIX:
+        return _connect(self, address)
+    _refuse("connect " + repr(address))
+
+def connect_ex(self, address):
+    if self.family == socket.AF_UNIX:
+        return _connect_ex(self, address)
+    _refuse("connect_ex " + repr(address))
+
+def getaddrinfo(host, *args, **kwargs):
+    _refuse("getaddrinfo " + repr(host))
+
+socket.socket.connect = connect
+socket.socket.connect_ex = connect_ex
+socket.getaddrinfo = getaddrinfo
+socket.create_connection = lambda address, *a, **k: _refuse("create_connection " + repr(address))
+'''
+
+
+def _guarded_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    guard_dir = tmp_path / "guard"
+    guard_dir.mkdir()
+    (guard_dir / "sitecustomize.py").write_text(GUARD)
+    log = tmp_path / "network.log"
+    log.write_text("")
+    env = {
+        key: value for key, value in os.environ.items()
+        if not key.startswith(("HF_", "TRANSFORMERS_", "SCARF_", "DO_NOT_TRACK", "COFFRE_"))
+    }
+    env.update({
+        "PYTHONPATH": str(guard_dir),
+        "COFFRE_TEST_NET_LOG": str(log),
+        "COFFRE_DATA_DIR": str(tmp_path / "data"),
+        "HOME": str(tmp_path / "home"),  # no cached model or spaCy data from elsewhere
+    })
+    return env, log
+
+
+def test_the_guard_catches_connection_attempts(tmp_path: Path) -> None:
+    env, log = _guarded_env(tmp_path)
+    probe = "import urllib.request; urllib.request.urlopen('http://192.0.2.1/', timeout=1)"
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "192.0.2.1" in log.read_text()
+
+
+def test_ingest_search_ask_with_network_refused(tmp_path: Path) -> None:
+    env, log = _guarded_env(tmp_path)
+    coffre = [sys.executable, "-m", "api.cli"]
+    corpus = [DEMO_CORPUS / "retail-credit-policy.pdf", DEMO_CORPUS / "aml-kyc-procedure.docx",
+              DEMO_CORPUS / "procedure-reclamations.html", DEMO_CORPUS / "wire-cutoff-change.eml"]
+    commands = [
+        [*coffre, "ingest", *map(str, corpus)],
+        [*coffre, "search", "loan-to-value buy-to-let", "--top-k", "3"],
+        [*coffre, "ask", "What is the maximum loan-to-value for a buy-to-let mortgage?"],
+    ]
+    outputs = []
+    for command in commands:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600,
+                              cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        outputs.append(done.stdout)
+    assert log.read_text() == "", f"network was attempted:\n{log.read_text()}"
+    assert "ok 4" in outputs[0]
+    assert "Retail Credit Policy" in outputs[1]
+    assert "retail-credit-policy" in outputs[2].lower() or "Retail Credit Policy" in outputs[2]
