@@ -1,0 +1,99 @@
+"""/v1/ask latency against a bare llama-cpp-python call on the same final prompt, one run.
+
+Ingests the demo corpus into a throwaway data directory, serves the real app on loopback,
+and for each answerable demo question measures, over HTTP with streaming, the time to the
+first token and the total time; then gives the exact prompt Coffre built to a separately
+loaded bare `Llama` with the same settings and measures the same two times. Prints medians
+and ratios (goal: within 10% of the bare call).
+
+    .venv/bin/python bench/ask_latency.py [--questions N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+from llama_cpp import Llama
+
+from api.app import create_app
+from api.settings import load_settings
+from api.wiring import build_services
+from rag.prompt import build_prompt
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "bench" / "demo"
+
+
+def _http_ask(url: str, question: str) -> tuple[float, float]:
+    started = time.perf_counter()
+    first = 0.0
+    with httpx.stream("POST", f"{url}/v1/ask", json={"question": question, "stream": True},
+                      timeout=600) as response:
+        for line in response.iter_lines():
+            if line.startswith("event: token") and not first:
+                first = time.perf_counter() - started
+    return first, time.perf_counter() - started
+
+
+def _bare(llm: Llama, messages: list[dict[str, str]], settings: object) -> tuple[float, float]:
+    started = time.perf_counter()
+    first = 0.0
+    llm.reset()
+    for piece in llm.create_chat_completion(
+        messages=messages, stream=True, max_tokens=settings.max_answer_tokens,  # type: ignore[attr-defined]
+        temperature=settings.temperature, top_p=1.0, repeat_penalty=1.1, seed=0,  # type: ignore[attr-defined]
+    ):
+        if piece["choices"][0]["delta"].get("content") and not first:  # type: ignore[index]
+            first = time.perf_counter() - started
+    return first, time.perf_counter() - started
+
+
+def main() -> None:
+    """Run the measurement and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--questions", type=int, default=10)
+    args = parser.parse_args()
+    questions = [json.loads(line) for line in (DEMO / "questions.jsonl").open()]
+    questions = [q["question"] for q in questions if q["expect"] == "answer"][: args.questions]
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(data_dir=Path(tmp) / "data")
+        services = build_services(settings)
+        services.ingester.run([DEMO / "corpus"])
+        server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1",
+                                               port=8765, log_level="warning"))
+        threading.Thread(target=server.run, daemon=True).start()
+        while not server.started:
+            time.sleep(0.1)
+        generator = services.generator
+        bare = Llama(model_path=str(generator.path), n_ctx=settings.context_size,  # type: ignore[attr-defined]
+                     n_threads=settings.threads, n_gpu_layers=settings.gpu_layers, verbose=False)
+        rows = []
+        for question in questions:
+            api_first, api_total = _http_ask("http://127.0.0.1:8765", question)
+            hits = services.retriever.search(question, settings.top_k)
+            prompt = build_prompt(question, hits,
+                                  budget_tokens=generator.context_size - settings.max_answer_tokens,
+                                  count_tokens=generator.count_tokens)
+            bare_first, bare_total = _bare(bare, prompt.messages, settings)
+            rows.append((api_first, api_total, bare_first, bare_total))
+        server.should_exit = True
+        services.close()
+    api_first, api_total, bare_first, bare_total = (statistics.median(c) for c in zip(*rows))
+    print(f"{len(rows)} questions, model {Path(str(generator.path)).name}, "  # type: ignore[attr-defined]
+          f"{settings.threads} threads")
+    print(f"time to first token: /v1/ask {api_first:.3f} s, bare {bare_first:.3f} s, "
+          f"ratio {api_first / bare_first:.3f}")
+    print(f"total time:          /v1/ask {api_total:.3f} s, bare {bare_total:.3f} s, "
+          f"ratio {api_total / bare_total:.3f}")
+
+
+if __name__ == "__main__":
+    main()
