@@ -86,7 +86,9 @@ def main() -> None:
             rows.append((api_first, api_total, bare_first, bare_total))
         server.should_exit = True
         services.close()
-    api_first, api_total, bare_first, bare_total = (statistics.median(c) for c in zip(*rows))
+    api_first, api_total, bare_first, bare_total = (
+        statistics.median(c) for c in zip(*rows, strict=True)
+    )
     print(f"{len(rows)} questions, model {Path(str(generator.path)).name}, "  # type: ignore[attr-defined]
           f"{settings.threads} threads")
     print(f"time to first token: /v1/ask {api_first:.3f} s, bare {bare_first:.3f} s, "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from itertools import islice
 from pathlib import Path
 
 from api.settings import load_settings
@@ -32,7 +33,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sample = Path(tmp) / "sample.jsonl"
         with args.corpus.open() as source:
-            sample.write_text("".join(line for _, line in zip(range(args.limit), source)))
+            sample.write_text("".join(islice(source, args.limit)))
         services = build_services(load_settings(data_dir=Path(tmp) / "data"))
         services.embedder.embed_passages(["warm up"])  # model load is not ingestion
         started = time.perf_counter()
