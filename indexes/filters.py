@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,14 @@ class SearchFilter:
             params.extend([len(self.path_prefix), self.path_prefix])
         if self.ingested_after is not None:
             clauses.append(f"{alias}.ingested_at >= ?")
-            params.append(self.ingested_after.isoformat())
+            params.append(_utc_text(self.ingested_after))
         if self.ingested_before is not None:
             clauses.append(f"{alias}.ingested_at <= ?")
-            params.append(self.ingested_before.isoformat())
+            params.append(_utc_text(self.ingested_before))
         return (" AND ".join(clauses) or "1"), params
+
+
+def _utc_text(moment: datetime) -> str:
+    """The form ingestion times are stored in (UTC, seconds), so text order is time order."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="seconds")

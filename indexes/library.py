@@ -18,7 +18,7 @@ from indexes.errors import ModelMismatchError, StoreError
 from indexes.filters import SearchFilter
 from indexes.records import ChunkRecord, DocumentRecord
 from indexes.store import Store
-from indexes.text import analyze, detect_language
+from indexes.text import analyze
 from indexes.vectors import VectorIndex
 
 
@@ -104,8 +104,13 @@ class DocumentIndex:
     def keyword_search(
         self, query: str, k: int, search_filter: SearchFilter
     ) -> list[tuple[int, float]]:
-        """BM25 over chunk terms in the query's language, filtered before truncation."""
-        return self.store.keyword_search(analyze(query, detect_language(query)), k, search_filter)
+        """BM25 over chunk terms, filtered before truncation.
+
+        A short query rarely tells its language, so it is analysed as English and as French
+        and the terms of both are searched together.
+        """
+        terms = dict.fromkeys(analyze(query, "en") + analyze(query, "fr"))
+        return self.store.keyword_search(list(terms), k, search_filter)
 
     def similarity(self, query_vector: np.ndarray, rowids: Sequence[int]) -> dict[int, float]:
         """Cosine between a query vector and the stored vectors of the given chunks."""

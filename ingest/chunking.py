@@ -78,7 +78,9 @@ class Chunker:
                     _Piece(element.text, self.count(element.text), element.page, heading=True)
                 )
             elif element.kind == "table":
-                chunks.extend(self._pack(pending, _path(sections)))
+                # Headings alone before a table are not a passage: the section path keeps them.
+                if any(not p.heading for p in pending):
+                    chunks.extend(self._pack(pending, _path(sections)))
                 pending = []
                 chunks.extend(self._table(element, _path(sections)))
             else:

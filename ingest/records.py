@@ -21,6 +21,7 @@ class SourceRecord:
 
 def iter_records(path: Path) -> Iterator[SourceRecord]:
     """Records of a JSON Lines file; a malformed line raises ParseError naming the line."""
+    seen: set[str] = set()
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -32,6 +33,9 @@ def iter_records(path: Path) -> Iterator[SourceRecord]:
             if not isinstance(data, dict) or "text" not in data:
                 raise ParseError(str(path), f"line {number}: a record needs a \"text\" field")
             record_id = str(data.get("_id", data.get("id", number)))
+            if record_id in seen:
+                raise ParseError(str(path), f"line {number}: duplicate record id {record_id!r}")
+            seen.add(record_id)
             yield SourceRecord(record_id, str(data.get("title") or ""), str(data["text"] or ""))
 
 

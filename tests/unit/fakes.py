@@ -1,0 +1,152 @@
+"""Deterministic stand-ins for the embedding model and the language model, and helpers.
+
+The fake embedder hashes the analysed words of a text (the same folding and stemming as the
+keyword index) into a signed bag-of-words vector, then normalises it: texts sharing words
+have a high cosine, texts sharing none have a cosine near zero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+from indexes.library import DocumentBatchItem
+from indexes.records import ChunkRecord, DocumentRecord, content_id
+from indexes.text import analyze
+from rag.generation import GenerationConfig
+
+DIMENSION = 64
+
+
+def _bucket(word: str) -> tuple[int, float]:
+    digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+    value = int.from_bytes(digest, "little")
+    return value % DIMENSION, (1.0 if (value >> 32) & 1 else -1.0)
+
+
+class FakeEmbedder:
+    """Hashed bag of analysed words, unit length, 64 dimensions; tokens are words."""
+
+    def __init__(self, model_id: str = "fake-hash-64", max_tokens: int = 512) -> None:
+        self._model_id = model_id
+        self._max_tokens = max_tokens
+        self.passage_calls = 0
+        self.query_calls = 0
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dimension(self) -> int:
+        return DIMENSION
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def vector(self, text: str) -> np.ndarray:
+        out = np.zeros(DIMENSION, dtype=np.float32)
+        for word in analyze(text):
+            index, sign = _bucket(word)
+            out[index] += sign
+        norm = float(np.linalg.norm(out))
+        if norm == 0.0:
+            out[0] = 1.0
+            return out
+        return out / norm
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        self.passage_calls += 1
+        if not texts:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        return np.stack([self.vector(t) for t in texts]).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.query_calls += 1
+        return self.vector(text)
+
+
+class FakeGenerator:
+    """Yields canned pieces and records the prompts it was given."""
+
+    def __init__(
+        self, pieces: Sequence[str] = ("",), model_id: str = "fake-llm", context_size: int = 4096
+    ) -> None:
+        self.pieces = list(pieces)
+        self._model_id = model_id
+        self._context_size = context_size
+        self.calls: list[list[dict[str, str]]] = []
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def context_size(self) -> int:
+        return self._context_size
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages: list[dict[str, str]], config: GenerationConfig) -> Iterator[str]:
+        self.calls.append(messages)
+        yield from self.pieces
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+MakeItem = Callable[..., DocumentBatchItem]
+
+
+def make_item(
+    embedder: FakeEmbedder,
+    name: str,
+    texts: Sequence[str],
+    *,
+    version: int = 1,
+    groups: Sequence[str] = (),
+    path: str | None = None,
+    title: str | None = None,
+    language: str = "en",
+    ingested_at: str = "2024-05-01T10:00:00+00:00",
+) -> DocumentBatchItem:
+    """A document with one chunk per text, embedded by the fake embedder."""
+    source = path or f"/docs/{name}.txt"
+    doc_id = content_id(source)
+    content_hash = content_id(*texts, str(version), length=64)
+    document = DocumentRecord(
+        doc_id=doc_id,
+        source_path=source,
+        title=title if title is not None else name,
+        content_hash=content_hash,
+        mime="text/plain",
+        language=language,
+        pages=None,
+        ingested_at=ingested_at,
+        version=version,
+        groups=tuple(groups),
+    )
+    chunks = [
+        ChunkRecord(
+            chunk_id=content_id(doc_id, content_hash, str(i)),
+            doc_id=doc_id,
+            ordinal=i,
+            text=text,
+            page=None,
+            page_end=None,
+            section="",
+            kind="text",
+            language=language,
+        )
+        for i, text in enumerate(texts)
+    ]
+    vectors = embedder.embed_passages(list(texts))
+    return DocumentBatchItem(document, chunks, vectors)

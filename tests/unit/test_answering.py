@@ -1,0 +1,187 @@
+"""The answering core with a fake generator: refusals, streaming, citations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from indexes.filters import SearchFilter
+from indexes.library import DocumentIndex
+from rag.answering import Answer, AnswerConfig, Answerer, is_refusal, refusal_text
+from rag.citations import CitationBuilder
+from rag.prompt import REFUSAL_EN, REFUSAL_FR, SYSTEM_PROMPT
+from rag.retrieval import RetrievalConfig, Retriever
+from tests.unit.fakes import FakeEmbedder, FakeGenerator, MakeItem
+
+CARD = "The card fee is five euros per month. Cards are renewed every three years."
+MORTGAGE = "Mortgage rates are fixed for ten years. Early repayment carries a penalty."
+FRAIS = "Les frais de tenue de compte sont de deux euros par mois."
+
+
+@pytest.fixture
+def library(index: DocumentIndex, item: MakeItem) -> DocumentIndex:
+    index.add([
+        item("Card tariffs", [CARD], groups=("retail",)),
+        item("Mortgages", [MORTGAGE], groups=("lending",)),
+        item("Tarifs", [FRAIS], language="fr", groups=("retail",)),
+    ])
+    return index
+
+
+def answerer(
+    index: DocumentIndex,
+    embedder: FakeEmbedder,
+    pieces: Sequence[str],
+    *,
+    min_relevance: float = 0.3,
+    context_size: int = 4096,
+) -> tuple[Answerer, FakeGenerator]:
+    generator = FakeGenerator(pieces, context_size=context_size)
+    retriever = Retriever(index, embedder, RetrievalConfig())
+    citations = CitationBuilder(embedder.embed_passages, index.similarity)
+    config = AnswerConfig(top_k=3, min_relevance=min_relevance)
+    return Answerer(retriever, generator, citations, config), generator
+
+
+def split(events: list[str | Answer]) -> tuple[list[str], Answer]:
+    *pieces, answer = events
+    assert isinstance(answer, Answer)
+    assert all(isinstance(p, str) for p in pieces)
+    return pieces, answer  # type: ignore[return-value]
+
+
+def best_cosine(index: DocumentIndex, embedder: FakeEmbedder, question: str) -> float:
+    hits = index.vector_search(embedder.embed_query(question), 1, SearchFilter())
+    return hits[0][1]
+
+
+def test_off_topic_question_is_refused_in_english(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    question = "Will it rain tomorrow during the football match?"
+    assert best_cosine(library, embedder, question) < 0.9
+    core, generator = answerer(library, embedder, ["should never be used"], min_relevance=0.9)
+    pieces, answer = split(list(core.stream(question)))
+    assert pieces == [REFUSAL_EN]
+    assert answer.refused is True
+    assert answer.text == REFUSAL_EN
+    assert answer.citations == []
+    assert answer.model == "fake-llm"
+    assert generator.calls == []
+    assert "total_s" in answer.timings
+
+
+def test_off_topic_question_in_french_gets_the_french_refusal(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    question = "Est-ce qu'il va pleuvoir demain pendant le match de football ?"
+    assert best_cosine(library, embedder, question) < 0.9
+    core, generator = answerer(library, embedder, ["jamais"], min_relevance=0.9)
+    answer = core.ask(question)
+    assert answer.refused is True
+    assert answer.text == REFUSAL_FR
+    assert answer.citations == []
+    assert generator.calls == []
+
+
+def test_normal_question_streams_pieces_then_a_cited_answer(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    question = "What is the monthly card fee?"
+    chunks = ["The card fee ", "is five euros per month", " [1]."]
+    core, generator = answerer(library, embedder, chunks)
+    pieces, answer = split(list(core.stream(question)))
+    assert pieces == chunks
+    assert answer.refused is False
+    assert answer.text == "The card fee is five euros per month [1]."
+    assert answer.sources
+    assert answer.sources[0].stored.chunk.text == CARD
+    assert answer.citations
+    source_ids = {h.stored.chunk.chunk_id for h in answer.sources}
+    for citation in answer.citations:
+        assert citation.chunk_id in source_ids
+        source = answer.sources[citation.number - 1].stored.chunk
+        assert citation.chunk_id == source.chunk_id
+        assert citation.quote == source.text[citation.start:citation.end]
+    first = answer.citations[0]
+    assert (first.number, first.origin, first.title) == (1, "model", "Card tariffs")
+    assert first.quote == "The card fee is five euros per month."
+    assert {"retrieval_s", "first_token_s", "total_s"} <= set(answer.timings)
+
+    # The model saw the system rules, the numbered source and the question.
+    (messages,) = generator.calls
+    assert messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
+    assert messages[1]["role"] == "user"
+    assert f"[1] Card tariffs\n{CARD}" in messages[1]["content"]
+    assert messages[1]["content"].endswith(f"Question: {question}")
+
+
+def test_invented_markers_are_dropped_and_unmarked_sentences_attributed(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    core, _ = answerer(library, embedder, [
+        "The card fee is five euros per month [9]. ", "Cards are renewed every three years.",
+    ])
+    answer = core.ask("What is the monthly card fee?")
+    assert answer.text == (
+        "The card fee is five euros per month. Cards are renewed every three years."
+    )
+    assert "[9]" not in answer.text
+    assert [c.origin for c in answer.citations] == ["attribution", "attribution"]
+    assert {c.chunk_id for c in answer.citations} == {answer.sources[0].stored.chunk.chunk_id}
+
+
+@pytest.mark.parametrize("reply", ["I don't know.", "I don’t know from the documents [1].",
+                                   "Je ne sais pas.", "   "])
+def test_model_refusal_becomes_a_refusal_without_citations(
+    library: DocumentIndex, embedder: FakeEmbedder, reply: str
+) -> None:
+    core, generator = answerer(library, embedder, [reply])
+    pieces, answer = split(list(core.stream("What is the monthly card fee?")))
+    assert pieces == [reply]  # what was streamed stays streamed
+    assert len(generator.calls) == 1
+    assert answer.refused is True
+    assert answer.text == REFUSAL_EN
+    assert answer.citations == []
+    assert answer.sources
+
+
+def test_filter_hides_the_only_relevant_source(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    core, generator = answerer(library, embedder, ["The card fee is five euros [1]."],
+                               min_relevance=0.5)
+    visible = core.ask("What is the monthly card fee?", SearchFilter(groups=frozenset({"retail"})))
+    assert visible.refused is False
+    hidden = core.ask("What is the monthly card fee?",
+                      SearchFilter(groups=frozenset({"lending"})))
+    assert hidden.refused is True
+    assert all(h.stored.document.title == "Mortgages" for h in hidden.sources)
+    assert len(generator.calls) == 1
+
+
+def test_small_context_keeps_fewer_sources(library: DocumentIndex, embedder: FakeEmbedder) -> None:
+    question = "What is the monthly card fee?"
+
+    def words(text: str) -> int:
+        return len(text.split())
+
+    # Room for the rules, the question and exactly one source (less than 32 tokens to spare).
+    first_source = words(f"[1] Card tariffs\n{CARD}") + 2
+    budget = words(SYSTEM_PROMPT) + words(question) + 32 + first_source + 10
+    core, generator = answerer(library, embedder, ["The card fee is five euros [1][3]."],
+                               context_size=256 + budget)
+    answer = core.ask(question)
+    assert [h.stored.chunk.text for h in answer.sources] == [CARD]
+    assert answer.text == "The card fee is five euros [1]."
+    assert "[2]" not in generator.calls[0][1]["content"]
+    assert [c.number for c in answer.citations] == [1]
+
+
+def test_refusal_helpers() -> None:
+    assert refusal_text("Quel est le délai de rétractation ?") == REFUSAL_FR
+    assert refusal_text("What is the withdrawal period?") == REFUSAL_EN
+    assert is_refusal("Sorry, I do not know.")
+    assert is_refusal("JE NE SAIS PAS")
+    assert not is_refusal("The fee is five euros.")

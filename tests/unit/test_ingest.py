@@ -1,0 +1,367 @@
+"""Ingestion jobs on real files in tmp_path, with the fake embedder."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from indexes.filters import SearchFilter
+from indexes.library import DocumentIndex
+from indexes.records import content_id
+from ingest.chunking import Chunk, ChunkConfig, Chunker
+from ingest.jobs import FileOutcome, Ingester, IngestReport, embedding_text
+from tests.unit.fakes import FakeEmbedder, word_count
+
+NO_FILTER = SearchFilter()
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def make_ingester(index: DocumentIndex, **kwargs: object) -> Ingester:
+    chunker = Chunker(ChunkConfig(size=40, overlap=8), word_count)
+    return Ingester(index, chunker, clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def ingester(index: DocumentIndex) -> Ingester:
+    return make_ingester(index)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "cards.txt").write_text(
+        "Card fees are charged monthly.\n\nA replacement card costs ten euros.\n"
+    )
+    (folder / "loans.md").write_text(
+        "# Loans\n\nMortgage rates are fixed for ten years.\n\n## Early repayment\n\n"
+        "Early repayment of a mortgage carries a penalty.\n"
+    )
+    (folder / "faq.jsonl").write_text(
+        json.dumps({"_id": "q1", "title": "Opening hours", "text": "Branches open at nine."})
+        + "\n"
+        + json.dumps({"_id": "q2", "title": "Lost card", "text": "Call the hotline at once."})
+        + "\n"
+    )
+    return folder
+
+
+def by_name(report: IngestReport) -> dict[str, FileOutcome]:
+    return {Path(o.path).name: o for o in report.outcomes}
+
+
+def keyword_texts(index: DocumentIndex, query: str) -> list[str]:
+    hits = index.keyword_search(query, 10, NO_FILTER)
+    stored = index.store.chunks_by_rowids([r for r, _ in hits])
+    return [stored[r].chunk.text for r, _ in hits]
+
+
+def test_first_run_stores_every_file(
+    index: DocumentIndex, ingester: Ingester, corpus: Path, embedder: FakeEmbedder
+) -> None:
+    report = ingester.run([corpus])
+    outcomes = by_name(report)
+    assert {n: o.status for n, o in outcomes.items()} == {
+        "cards.txt": "ok", "loans.md": "ok", "faq.jsonl": "ok",
+    }
+    assert outcomes["faq.jsonl"].documents == 2
+    assert report.count("ok") == 3
+    documents = index.store.documents()
+    assert len(documents) == 4
+    assert report.chunks == index.store.count_chunks() > 0
+    faq = index.store.document_by_path(f"{(corpus / 'faq.jsonl').resolve()}#q2")
+    assert faq is not None
+    assert faq.title == "Lost card"
+    assert faq.doc_id == content_id(faq.source_path)
+    assert faq.ingested_at == "2024-05-01T12:00:00+00:00"
+    assert all(d.version == 1 for d in documents)
+    loans = index.store.document_by_path(str((corpus / "loans.md").resolve()))
+    assert loans is not None and loans.title == "Loans" and loans.mime == "text/markdown"
+    assert any("Early repayment" in t for t in keyword_texts(index, "penalty"))
+
+
+def test_stored_vectors_line_up_with_their_chunks(
+    index: DocumentIndex, corpus: Path, embedder: FakeEmbedder
+) -> None:
+    # A tiny batch size flushes several times in one run: offsets must stay aligned.
+    report = make_ingester(index, batch_chunks=1).run([corpus])
+    assert report.count("ok") == 3
+    checked = 0
+    for document in index.store.documents():
+        rowids = index.store.allowed_rowids(SearchFilter(doc_ids=frozenset({document.doc_id})))
+        for rowid, stored in index.store.chunks_by_rowids([int(r) for r in rowids]).items():
+            chunk = Chunk(stored.chunk.text, None, None, stored.chunk.section, stored.chunk.kind)
+            expected = embedder.vector(embedding_text(document, chunk))
+            cosine = index.similarity(expected, [rowid])[rowid]
+            assert cosine == pytest.approx(1.0, abs=1e-5)
+            checked += 1
+    assert checked == index.store.count_chunks() >= 4
+
+
+def test_rerun_on_unchanged_files_writes_nothing(
+    index_dir: Path, corpus: Path, embedder: FakeEmbedder
+) -> None:
+    first = DocumentIndex(index_dir, embedder)
+    make_ingester(first).run([corpus])
+    generation = first.store.generation()
+    documents = first.store.documents()
+    first.close()
+    faiss_file = index_dir / "vectors.faiss"
+    stamp = faiss_file.stat().st_mtime_ns
+
+    embedder_again = FakeEmbedder()
+    second = DocumentIndex(index_dir, embedder_again)
+    report = make_ingester(second).run([corpus])
+    assert {o.status for o in report.outcomes} == {"unchanged"}
+    assert report.count("unchanged") == 3
+    assert report.chunks == 0
+    assert second.store.generation() == generation
+    assert second.store.documents() == documents
+    assert embedder_again.passage_calls == 0
+    assert faiss_file.stat().st_mtime_ns == stamp
+    second.close()
+
+
+def test_rerun_in_same_process_skips_embedding(
+    index: DocumentIndex, ingester: Ingester, corpus: Path, embedder: FakeEmbedder
+) -> None:
+    ingester.run([corpus])
+    calls, generation = embedder.passage_calls, index.store.generation()
+    report = ingester.run([corpus])
+    assert report.count("unchanged") == 3
+    assert embedder.passage_calls == calls
+    assert index.store.generation() == generation
+
+
+def test_changed_file_bumps_version_and_replaces_chunks(
+    index: DocumentIndex, ingester: Ingester, corpus: Path
+) -> None:
+    ingester.run([corpus])
+    cards = str((corpus / "cards.txt").resolve())
+    before = index.store.document_by_path(cards)
+    assert before is not None
+
+    (corpus / "cards.txt").write_text("Contactless payments are capped at fifty euros.\n")
+    report = ingester.run([corpus])
+    statuses = {n: o.status for n, o in by_name(report).items()}
+    assert statuses == {"cards.txt": "ok", "loans.md": "unchanged", "faq.jsonl": "unchanged"}
+
+    after = index.store.document_by_path(cards)
+    assert after is not None
+    assert after.doc_id == before.doc_id
+    assert after.version == 2
+    assert after.content_hash != before.content_hash
+    assert after.chunk_count == 1
+    assert keyword_texts(index, "replacement") == []
+    assert keyword_texts(index, "contactless") == [
+        "Contactless payments are capped at fifty euros."
+    ]
+    assert index._vector_index().size == index.store.count_chunks()
+
+
+def test_changed_jsonl_record_only_replaces_that_record(
+    index: DocumentIndex, ingester: Ingester, corpus: Path
+) -> None:
+    ingester.run([corpus])
+    faq = corpus / "faq.jsonl"
+    faq.write_text(
+        json.dumps({"_id": "q1", "title": "Opening hours", "text": "Branches open at nine."})
+        + "\n"
+        + json.dumps({"_id": "q2", "title": "Lost card", "text": "Block it in the app."})
+        + "\n"
+    )
+    report = ingester.run([faq])
+    assert by_name(report)["faq.jsonl"].status == "ok"
+    assert by_name(report)["faq.jsonl"].documents == 1
+    source = str(faq.resolve())
+    q1, q2 = index.store.document_by_path(f"{source}#q1"), index.store.document_by_path(
+        f"{source}#q2")
+    assert q1 is not None and q1.version == 1
+    assert q2 is not None and q2.version == 2
+    assert keyword_texts(index, "hotline") == []
+
+
+def test_jsonl_with_duplicate_ids_settles_on_rerun(
+    index: DocumentIndex, ingester: Ingester, tmp_path: Path
+) -> None:
+    path = tmp_path / "dup.jsonl"
+    path.write_text(
+        json.dumps({"_id": "1", "text": "first record text"}) + "\n"
+        + json.dumps({"_id": "1", "text": "second record text"}) + "\n"
+    )
+    first = ingester.run([path])
+    second = ingester.run([path])
+    # Either refuse the file (duplicate id) or store it once and skip it when unchanged.
+    assert first.outcomes[0].status == "failed" or (
+        second.outcomes[0].status == "unchanged"
+        and [d.version for d in index.store.documents()] == [1]
+    )
+
+
+def test_bad_files_fail_by_name_while_good_ones_are_stored(
+    index: DocumentIndex, ingester: Ingester, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Overdraft limits are reviewed every year.\n")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "blank.md").write_text("   \n\n  \n")
+    (folder / "report.pdf").write_text("This is plain text pretending to be a PDF.\n")
+    (folder / "tool.exe").write_bytes(b"MZ\x90\x00binary")
+    (folder / "broken.docx").write_bytes(b"PK\x03\x04" + os.urandom(300))
+    (folder / "noext").write_text("no extension here\n")
+    (folder / "bad.jsonl").write_text('{"_id": "1", "text": "fine"}\n{broken\n')
+    (folder / ".hidden.txt").write_text("hidden files are skipped\n")
+
+    report = ingester.run([folder, tmp_path / "missing.txt"])
+    outcomes = by_name(report)
+    assert set(outcomes) == {"good.txt", "empty.txt", "blank.md", "report.pdf", "tool.exe",
+                             "broken.docx", "noext", "bad.jsonl", "missing.txt"}
+    assert outcomes["good.txt"].status == "ok"
+    assert outcomes["empty.txt"].status == "failed"
+    assert outcomes["empty.txt"].reason == "empty file"
+    assert outcomes["blank.md"].status == "failed"
+    assert "no text found" in outcomes["blank.md"].reason
+    assert outcomes["report.pdf"].status == "failed"
+    assert "not a valid .pdf file" in outcomes["report.pdf"].reason
+    assert outcomes["tool.exe"].status == "unsupported"
+    assert outcomes["tool.exe"].reason == "unsupported file type .exe"
+    assert outcomes["noext"].status == "unsupported"
+    assert outcomes["noext"].reason == "unsupported file type (none)"
+    assert outcomes["broken.docx"].status == "failed"
+    assert outcomes["broken.docx"].reason.startswith("cannot parse")
+    assert outcomes["bad.jsonl"].status == "failed"
+    assert outcomes["bad.jsonl"].reason.startswith("line 2: invalid JSON")
+    assert outcomes["missing.txt"].status == "failed"
+    assert outcomes["missing.txt"].reason == "no such file or folder"
+    for name, outcome in outcomes.items():
+        assert outcome.path.endswith(name)
+        if outcome.status != "ok":
+            assert outcome.reason
+            assert outcome.chunks == 0
+
+    # Only the good file was written, and nothing of the half-good JSON Lines file.
+    assert [Path(d.source_path).name for d in index.store.documents()] == ["good.txt"]
+    assert keyword_texts(index, "overdraft") == ["Overdraft limits are reviewed every year."]
+    assert keyword_texts(index, "fine") == []
+
+
+def test_failed_reingest_keeps_the_previous_version_searchable(
+    index: DocumentIndex, ingester: Ingester, tmp_path: Path, embedder: FakeEmbedder
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    policy = folder / "policy.txt"
+    policy.write_text("Wire transfers above ten thousand euros need approval.\n")
+    records = folder / "faq.jsonl"
+    records.write_text(json.dumps({"_id": "a", "text": "Savings accounts pay interest."}) + "\n")
+    assert ingester.run([folder]).count("ok") == 2
+    stored_before = index.store.documents()
+
+    policy.write_bytes(b"")  # truncated to nothing
+    records.write_text(json.dumps({"_id": "a", "text": "Changed text."}) + "\n{oops\n")
+    report = ingester.run([folder])
+    assert {n: o.status for n, o in by_name(report).items()} == {
+        "policy.txt": "failed", "faq.jsonl": "failed",
+    }
+    assert index.store.documents() == stored_before
+    assert keyword_texts(index, "wire transfers") == [
+        "Wire transfers above ten thousand euros need approval."
+    ]
+    assert keyword_texts(index, "savings interest") == ["Savings accounts pay interest."]
+    assert keyword_texts(index, "changed") == []
+    hits = index.vector_search(embedder.embed_query("wire transfer approval"), 1, NO_FILTER)
+    top = index.store.chunks_by_rowids([hits[0][0]])[hits[0][0]]
+    assert top.document.source_path == str(policy.resolve())
+
+
+def test_access_groups_from_sidecar_and_folder_files(
+    index: DocumentIndex, ingester: Ingester, tmp_path: Path
+) -> None:
+    folder = tmp_path / "restricted"
+    folder.mkdir()
+    (folder / "_acl.json").write_text(json.dumps({"groups": ["risk", "audit", "risk"]}))
+    (folder / "limits.txt").write_text("Credit limits by segment.\n")
+    (folder / "salaries.txt").write_text("Salary bands for staff.\n")
+    (folder / "salaries.txt.acl.json").write_text(json.dumps({"groups": ["hr"]}))
+    report = ingester.run([folder])
+    outcomes = by_name(report)
+    # The access files themselves are not ingested.
+    assert set(outcomes) == {"limits.txt", "salaries.txt"}
+    assert outcomes["limits.txt"].groups == ("audit", "risk")
+    limits = index.store.document_by_path(str((folder / "limits.txt").resolve()))
+    salaries = index.store.document_by_path(str((folder / "salaries.txt").resolve()))
+    assert limits is not None and limits.groups == ("audit", "risk")
+    assert salaries is not None and salaries.groups == ("hr",)
+    hr_only = SearchFilter(groups=frozenset({"hr"}))
+    hits = index.keyword_search("salary credit", 10, hr_only)
+    assert [index.store.chunks_by_rowids([r])[r].document.doc_id for r, _ in hits] == [
+        salaries.doc_id
+    ]
+
+    # Changing only the access file updates the groups without re-ingesting.
+    (folder / "salaries.txt.acl.json").write_text(json.dumps({"groups": ["hr", "payroll"]}))
+    generation = index.store.generation()
+    report = ingester.run([folder])
+    assert by_name(report)["salaries.txt"].status == "unchanged"
+    updated = index.store.document(salaries.doc_id)
+    assert updated is not None and updated.groups == ("hr", "payroll")
+    assert updated.version == 1
+    assert index.store.generation() == generation
+
+
+def test_default_groups_apply_without_access_files(index: DocumentIndex, tmp_path: Path) -> None:
+    (tmp_path / "memo.txt").write_text("Internal memo.\n")
+    make_ingester(index, default_groups=("staff",)).run([tmp_path / "memo.txt"])
+    (document,) = index.store.documents()
+    assert document.groups == ("staff",)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [('{"groups": "hr"}', '"groups" must be a list of strings'),
+     ('{"group": ["hr"]}', "invalid access file"),
+     ("not json", "invalid access file")],
+)
+def test_invalid_access_file_fails_the_file(
+    index: DocumentIndex, ingester: Ingester, tmp_path: Path, content: str, reason: str
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "doc.txt").write_text("Some text.\n")
+    (folder / "doc.txt.acl.json").write_text(content)
+    (outcome,) = ingester.run([folder]).outcomes
+    assert outcome.status == "failed"
+    assert reason in outcome.reason
+    assert index.store.documents() == []
+
+
+def test_file_over_the_size_limit_is_refused(index: DocumentIndex, tmp_path: Path) -> None:
+    (tmp_path / "big.txt").write_text("word " * 400)
+    (outcome,) = make_ingester(index, max_file_bytes=1000).run([tmp_path / "big.txt"]).outcomes
+    assert outcome.status == "failed"
+    assert "COFFRE_MAX_FILE_MB" in outcome.reason
+    assert index.store.count_chunks() == 0
+
+
+def test_progress_events(index: DocumentIndex, ingester: Ingester, corpus: Path) -> None:
+    class Recorder:
+        def __init__(self) -> None:
+            self.files: list[str] = []
+            self.chunks = 0
+
+        def file_done(self, outcome: FileOutcome) -> None:
+            self.files.append(Path(outcome.path).name)
+
+        def chunks_done(self, count: int) -> None:
+            self.chunks += count
+
+    (corpus / "skip.exe").write_bytes(b"x")
+    recorder = Recorder()
+    report = ingester.run([corpus], recorder)
+    assert sorted(recorder.files) == ["cards.txt", "faq.jsonl", "loans.md", "skip.exe"]
+    assert recorder.chunks == report.chunks == index.store.count_chunks()

@@ -1,0 +1,99 @@
+"""Text analysis for the keyword index: elision, accent folding, stemming, language."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexes.text import analyze, detect_language, fold, tokenize
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("l'avis", ["avis"]),
+        ("d’un", ["un"]),  # typographic apostrophe
+        ("L’Avis", ["avis"]),
+        ("qu'il jusqu'à lorsqu'elle", ["il", "à", "elle"]),
+        ("aujourd hui", ["aujourd", "hui"]),
+    ],
+)
+def test_tokenize_removes_french_elision(text: str, expected: list[str]) -> None:
+    assert tokenize(text) == expected
+
+
+def test_analyze_french_drops_elided_articles_and_stop_words() -> None:
+    assert analyze("l'avis d’un client", "fr") == ["avis", "client"]
+    assert analyze("l’avis", "fr") == analyze("avis", "fr")
+
+
+def test_tokenize_keeps_number_separators() -> None:
+    assert tokenize("Un taux de 1,5 % sur 2.000 euros") == ["un", "taux", "de", "1,5", "sur",
+                                                            "2.000", "euros"]
+
+
+def test_fold_strips_accents_and_case() -> None:
+    assert fold("Échéance") == "echeance"
+    assert fold("ÇA Où") == "ca ou"
+
+
+@pytest.mark.parametrize("language", ["fr", "en", None])
+def test_accented_and_plain_spellings_analyze_the_same(language: str | None) -> None:
+    accented = analyze("échéance", language)
+    assert accented == analyze("echeance", language)
+    assert accented == analyze("ÉCHÉANCE", language)
+    assert len(accented) == 1
+    assert accented[0].isascii()
+
+
+def test_english_stemming_merges_plural() -> None:
+    assert analyze("payments", "en") == analyze("payment", "en") == ["payment"]
+    assert analyze("Paying the fees", "en") == analyze("pay fee", "en")
+
+
+def test_french_stemming_merges_plural_with_accents() -> None:
+    plural = analyze("réclamations", "fr")
+    assert plural == analyze("réclamation", "fr")
+    assert plural == analyze("reclamation", "fr")
+    assert len(plural) == 1
+
+
+def test_english_stop_words_removed() -> None:
+    assert analyze("the payment of the card", "en") == ["payment", "card"]
+
+
+def test_french_stop_words_removed() -> None:
+    assert analyze("le délai de la carte", "fr") == analyze("délai carte", "fr")
+    assert len(analyze("le délai de la carte", "fr")) == 2
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Le client doit déposer sa réclamation dans les trente jours suivant l'opération.",
+        "Quelle est l'échéance du prêt immobilier pour une entreprise ?",
+        "Les frais sont prélevés sur le compte et la carte est renouvelée.",
+    ],
+)
+def test_detect_language_french(sentence: str) -> None:
+    assert detect_language(sentence) == "fr"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The customer must file the claim within thirty days of the transaction.",
+        "What is the deadline for a business loan?",
+        "Fees are charged to the account and the card is renewed.",
+    ],
+)
+def test_detect_language_english(sentence: str) -> None:
+    assert detect_language(sentence) == "en"
+
+
+def test_detect_language_defaults_to_english_when_unsure() -> None:
+    assert detect_language("") == "en"
+    assert detect_language("IBAN BIC SWIFT 12345") == "en"
+
+
+def test_elisions_count_towards_french() -> None:
+    assert detect_language("l'avis d'un client") == "fr"
