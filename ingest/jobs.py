@@ -7,7 +7,6 @@ skipped, which makes re-running a job cheap and safe.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from indexes.library import DocumentBatchItem, DocumentIndex
-from indexes.records import ChunkRecord, DocumentRecord, content_id
+from indexes.records import ChunkRecord, DocumentRecord, content_id, file_sha256
 from indexes.text import detect_language
 from ingest.chunking import Chunk, Chunker
 from ingest.elements import ParsedDocument, ParseError
@@ -105,15 +104,6 @@ def read_groups(path: Path, default: tuple[str, ...]) -> tuple[str, ...]:
     return default
 
 
-def file_hash(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass
 class _Pending:
     outcome: FileOutcome
@@ -192,7 +182,7 @@ class Ingester:
                 yield from self._document(f"{source}#{record.record_id}", record_hash,
                                           groups, partial(record_document, record))
         else:
-            yield from self._document(source, file_hash(path), groups, lambda: parse_file(path))
+            yield from self._document(source, file_sha256(path), groups, lambda: parse_file(path))
 
     def _document(
         self, source: str, content_hash: str, groups: tuple[str, ...],

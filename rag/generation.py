@@ -6,7 +6,6 @@ size) so that a remote OpenAI-compatible server can stand in for the in-process 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import threading
 from collections.abc import Iterator
@@ -64,15 +63,6 @@ def default_llm_path() -> Path:
             "or set COFFRE_LLM_MODEL to a GGUF file"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class LlamaCppGenerator:
