@@ -156,6 +156,57 @@ def _serve(services: Services, host: str | None, port: int | None) -> None:
     uvicorn.run(create_app(services), host=host, port=port, log_level="info")
 
 
+eval_app = typer.Typer(help="Measure retrieval on BEIR-style datasets.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    dataset_dir: Annotated[Path, typer.Argument(help="Folder with corpus.jsonl, queries.jsonl, "
+                                                     "qrels.tsv.")],
+    limit: Annotated[int | None, typer.Option(help="Seeded sample of N queries.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the run file here.")] = None,
+    mode: Annotated[SearchMode | None, typer.Option(help="hybrid, vector or keyword")] = None,
+) -> None:
+    """Ingest a corpus into a throwaway index, run every query, print the four metrics."""
+    from api.evaluation import (
+        EvalError,
+        eval_services,
+        ingest_corpus,
+        load_dataset,
+        retrieve,
+        score,
+        write_run,
+    )
+    from api.evaluation import sample as sample_queries
+
+    try:
+        dataset = sample_queries(load_dataset(dataset_dir), limit)
+        services = eval_services(load_settings(), dataset)
+    except (EvalError, SettingsError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err) as progress:
+        try:
+            reused = ingest_corpus(services, dataset, _Bar(progress, 1))
+        except EvalError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
+        task = progress.add_task("queries", total=len(dataset.queries))
+        run = retrieve(services, dataset, mode, lambda: progress.advance(task))
+    if out is not None:
+        write_run(run, out)
+    metrics = score(dataset, run)
+    used_mode = mode or services.settings.search_mode
+    console.print(f"{dataset.name}: {len(dataset.queries)} queries, corpus "
+                  f"{'reused' if reused else 'ingested'}, mode {used_mode}")
+    for name in ("ndcg@10", "recall@10", "map@10", "mrr@10"):
+        console.print(f"{name}\t{metrics[name]}")
+    services.close()
+
+
 @app.command()
 def demo(
     corpus: Annotated[Path, typer.Option(help="Folder to ingest.")] = DEMO_CORPUS,
