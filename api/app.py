@@ -25,6 +25,7 @@ from indexes.errors import IndexStoreError
 from indexes.filters import SearchFilter
 from rag.answering import Answer
 from rag.generation import GenerationError
+from rag.reranking import RerankerError
 
 DESCRIPTION = """Coffre answers employees' questions from the bank's own documents only,
 citing each claim to its document, page and passage. Nothing leaves this machine."""
@@ -47,6 +48,10 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
 
     @app.exception_handler(IndexStoreError)
     async def index_error(_: Request, exc: IndexStoreError) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": str(exc)})
+
+    @app.exception_handler(RerankerError)
+    async def reranker_error(_: Request, exc: RerankerError) -> JSONResponse:
         return JSONResponse(status_code=503, content={"detail": str(exc)})
 
     @app.exception_handler(GenerationError)

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     vector_weight: float = Field(1.0, ge=0.0, description="Weight of the vector ranking in fusion.")
     keyword_weight: float = Field(1.0, ge=0.0, description="Weight of the keyword (BM25) ranking in fusion.")
     candidates: int = Field(50, ge=1, le=1000, description="Candidates taken from each ranking before fusion.")
+    reranker_model: Path | None = Field(None, description="Local sentence-transformers CrossEncoder folder; empty: no reranking.")
+    rerank_depth: int = Field(30, ge=1, le=500, description="Fused candidates re-scored by the reranker.")
     min_relevance: float = Field(0.3, ge=-1.0, le=1.0, description="Below this cosine between question and best passage, Coffre answers 'I don't know'.")
     citation_min_support: float = Field(0.35, ge=0.0, le=1.0, description="Least support score for attributing an unmarked sentence to a source.")
     max_file_mb: float = Field(100.0, gt=0, description="Files larger than this are refused at ingestion.")
@@ -67,7 +69,7 @@ class Settings(BaseSettings):
             raise ValueError(f"file {value} does not exist")
         return value
 
-    @field_validator("embedding_model")
+    @field_validator("embedding_model", "reranker_model")
     @classmethod
     def _folder_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_dir():

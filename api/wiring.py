@@ -12,6 +12,7 @@ from ingest.jobs import Ingester
 from rag.answering import AnswerConfig, Answerer
 from rag.citations import CitationBuilder
 from rag.generation import GenerationConfig, Generator, LlamaCppGenerator, default_llm_path
+from rag.reranking import CrossEncoderReranker
 from rag.retrieval import RetrievalConfig, Retriever
 
 
@@ -68,7 +69,9 @@ def build_services(settings: Settings, generator: Generator | None = None) -> Se
             vector_weight=settings.vector_weight,
             keyword_weight=settings.keyword_weight,
             candidates=settings.candidates,
+            rerank_depth=settings.rerank_depth,
         ),
+        CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None,
     )
     generator = generator or build_generator(settings)
     citations = CitationBuilder(

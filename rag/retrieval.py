@@ -14,6 +14,7 @@ from indexes.embedder import Embedder
 from indexes.filters import SearchFilter
 from indexes.library import DocumentIndex
 from indexes.records import StoredChunk
+from rag.reranking import CrossEncoderReranker
 
 
 class SearchMode(StrEnum):
@@ -41,6 +42,7 @@ class RetrievalConfig:
     vector_weight: float = 1.0
     keyword_weight: float = 1.0
     candidates: int = 50
+    rerank_depth: int = 30
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Hit:
     score: float
     vector_score: float | None
     keyword_score: float | None
+    rerank_score: float | None = None
 
 
 def _rrf(rankings: list[tuple[list[int], float]], k: int) -> dict[int, float]:
@@ -76,10 +79,17 @@ def _weighted(rankings: list[tuple[dict[int, float], float]]) -> dict[int, float
 class Retriever:
     """Finds the chunks most relevant to a query within what a filter allows."""
 
-    def __init__(self, index: DocumentIndex, embedder: Embedder, config: RetrievalConfig) -> None:
+    def __init__(
+        self,
+        index: DocumentIndex,
+        embedder: Embedder,
+        config: RetrievalConfig,
+        reranker: CrossEncoderReranker | None = None,
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.config = config
+        self.reranker = reranker
 
     def search(
         self,
@@ -103,17 +113,32 @@ class Retriever:
         if mode in (SearchMode.HYBRID, SearchMode.KEYWORD):
             keyword_hits = dict(self.index.keyword_search(query, depth, flt))
         fused = self._fuse(vector_hits, keyword_hits, mode)
-        best = sorted(fused.items(), key=lambda item: item[1], reverse=True)[:top_k]
+        ranked = sorted(fused.items(), key=lambda item: item[1], reverse=True)
+        depth = max(top_k, self.config.rerank_depth) if self.reranker else top_k
+        best = ranked[:depth]
         rowids = [rowid for rowid, _ in best]
         # Cosine for every returned chunk, keyword-only ones included: the refusal decision
         # and the citation check rely on it.
         cosines = self.index.similarity(query_vector, rowids)
         stored = self.index.store.chunks_by_rowids(rowids)
-        return [
+        hits = [
             Hit(stored[rowid], score, cosines.get(rowid), keyword_hits.get(rowid))
             for rowid, score in best
             if rowid in stored
         ]
+        if self.reranker is not None:
+            hits = self._rerank(query, hits)
+        return hits[:top_k]
+
+    def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """Re-order candidates by cross-encoder score; the score becomes the hit's score."""
+        assert self.reranker is not None
+        scores = self.reranker.score(query, [h.stored.chunk.text for h in hits])
+        rescored = [
+            Hit(h.stored, s, h.vector_score, h.keyword_score, rerank_score=s)
+            for h, s in zip(hits, scores, strict=True)
+        ]
+        return sorted(rescored, key=lambda h: h.score, reverse=True)
 
     def _fuse(
         self, vector_hits: dict[int, float], keyword_hits: dict[int, float], mode: SearchMode

@@ -1,0 +1,55 @@
+"""The cross-encoder stage, with a tiny cross-encoder built by the test itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from sentence_transformers import CrossEncoder
+from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+from api.settings import load_settings
+from api.wiring import build_services
+from indexes.embedder import default_embedding_model_path
+from tests.integration.conftest import DEMO_CORPUS
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny-cross-encoder")
+    tokenizer = BertTokenizerFast.from_pretrained(str(default_embedding_model_path()))
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64, num_labels=1)
+    torch.manual_seed(7)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_reranker_reorders_candidates_by_cross_encoder_scores(
+    tiny_cross_encoder: Path, tmp_path: Path
+) -> None:
+    services = build_services(load_settings(
+        data_dir=tmp_path, reranker_model=tiny_cross_encoder, rerank_depth=8))
+    services.ingester.run([DEMO_CORPUS / "it-security-faq.md", DEMO_CORPUS / "fee-schedule.xlsx"])
+    query = "How often must passwords be changed?"
+    hits = services.retriever.search(query, 5)
+    assert len(hits) == 5
+    reference = CrossEncoder(str(tiny_cross_encoder)).predict(
+        [(query, h.stored.chunk.text) for h in hits])
+    assert [h.rerank_score for h in hits] == pytest.approx([float(s) for s in reference])
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    # Without the reranker, the fused order is what comes back.
+    plain = build_services(load_settings(data_dir=tmp_path)).retriever.search(query, 5)
+    assert all(h.rerank_score is None for h in plain)
+    services.close()
+
+
+def test_a_missing_reranker_folder_is_a_settings_error(tmp_path: Path) -> None:
+    from api.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="COFFRE_RERANKER_MODEL"):
+        load_settings(reranker_model=tmp_path / "nope")
