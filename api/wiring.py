@@ -70,6 +70,10 @@ def build_services(settings: Settings, generator: Generator | None = None) -> Se
             keyword_weight=settings.keyword_weight,
             candidates=settings.candidates,
             rerank_depth=settings.rerank_depth,
+            embedding_languages=frozenset(
+                lang.strip() for lang in settings.embedding_languages.split(",") if lang.strip()
+            ),
+            foreign_vector_factor=settings.foreign_vector_factor,
         ),
         CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None,
     )

@@ -14,6 +14,7 @@ from indexes.embedder import Embedder
 from indexes.filters import SearchFilter
 from indexes.library import DocumentIndex
 from indexes.records import StoredChunk
+from indexes.text import detect_language
 from rag.reranking import CrossEncoderReranker
 
 
@@ -37,12 +38,16 @@ class RetrievalConfig:
     """Settings of the retrieval stage."""
 
     mode: SearchMode = SearchMode.HYBRID
-    fusion: Fusion = Fusion.RRF
+    fusion: Fusion = Fusion.WEIGHTED
     rrf_k: int = 60
     vector_weight: float = 1.0
     keyword_weight: float = 1.0
     candidates: int = 50
     rerank_depth: int = 30
+    # Languages the embedding model was trained on; for a query in another language the
+    # vector ranking is trusted less (its weight is multiplied by foreign_vector_factor).
+    embedding_languages: frozenset[str] = frozenset({"en"})
+    foreign_vector_factor: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,7 @@ class Retriever:
             vector_hits = dict(self.index.vector_search(query_vector, depth, flt))
         if mode in (SearchMode.HYBRID, SearchMode.KEYWORD):
             keyword_hits = dict(self.index.keyword_search(query, depth, flt))
-        fused = self._fuse(vector_hits, keyword_hits, mode)
+        fused = self._fuse(vector_hits, keyword_hits, mode, self._vector_weight(query))
         ranked = sorted(fused.items(), key=lambda item: item[1], reverse=True)
         depth = max(top_k, self.config.rerank_depth) if self.reranker else top_k
         best = ranked[:depth]
@@ -140,8 +145,18 @@ class Retriever:
         ]
         return sorted(rescored, key=lambda h: h.score, reverse=True)
 
+    def _vector_weight(self, query: str) -> float:
+        languages = self.config.embedding_languages
+        if "*" in languages or detect_language(query) in languages:
+            return self.config.vector_weight
+        return self.config.vector_weight * self.config.foreign_vector_factor
+
     def _fuse(
-        self, vector_hits: dict[int, float], keyword_hits: dict[int, float], mode: SearchMode
+        self,
+        vector_hits: dict[int, float],
+        keyword_hits: dict[int, float],
+        mode: SearchMode,
+        vector_weight: float,
     ) -> dict[int, float]:
         if mode == SearchMode.VECTOR:
             return vector_hits
@@ -149,12 +164,12 @@ class Retriever:
             return keyword_hits
         if self.config.fusion == Fusion.WEIGHTED:
             return _weighted([
-                (vector_hits, self.config.vector_weight),
+                (vector_hits, vector_weight),
                 (keyword_hits, self.config.keyword_weight),
             ])
         by_vector = sorted(vector_hits, key=lambda r: vector_hits[r], reverse=True)
         by_keyword = sorted(keyword_hits, key=lambda r: keyword_hits[r], reverse=True)
         return _rrf(
-            [(by_vector, self.config.vector_weight), (by_keyword, self.config.keyword_weight)],
+            [(by_vector, vector_weight), (by_keyword, self.config.keyword_weight)],
             self.config.rrf_k,
         )

@@ -61,7 +61,7 @@ def test_hybrid_rrf_contains_the_top_of_both_rankings(
     keyword = [r for r, _ in corpus.keyword_search(QUERY, 3, NO_FILTER)]
     vector = [r for r, _ in corpus.vector_search(embedder.embed_query(QUERY), 3, NO_FILTER)]
     assert keyword[0] != vector[0]  # the two rankings disagree on the best chunk
-    hits = retriever(corpus, embedder, rrf_k=60, candidates=3).search(QUERY, 3)
+    hits = retriever(corpus, embedder, fusion=Fusion.RRF, rrf_k=60, candidates=3).search(QUERY, 3)
     found = [h.stored.chunk.rowid for h in hits]
     assert {keyword[0], vector[0]} <= set(found)
     assert set(found) <= set(keyword) | set(vector)
@@ -95,8 +95,9 @@ def test_hybrid_rrf_order_matches_manual_fusion(
     for ranking, weight in ((vector, 2.0), (keyword, 0.5)):
         for rank, rowid in enumerate(ranking):
             fused[rowid] = fused.get(rowid, 0.0) + weight / (10 + rank + 1)
-    hits = retriever(corpus, embedder, rrf_k=10, vector_weight=2.0, keyword_weight=0.5).search(
-        QUERY, 10)
+    fuse = retriever(corpus, embedder, fusion=Fusion.RRF, rrf_k=10, vector_weight=2.0,
+                     keyword_weight=0.5)
+    hits = fuse.search(QUERY, 10)
     assert [h.score for h in hits] == pytest.approx(sorted(fused.values(), reverse=True))
     assert {h.stored.chunk.rowid for h in hits} == set(fused)
 
@@ -124,3 +125,31 @@ def test_empty_query_or_zero_k_returns_nothing(
     assert search.search("   ", 3) == []
     assert search.search(QUERY, 0) == []
     assert len(search.search(QUERY, 3)) == 3
+
+
+def test_weighted_fusion_sums_min_max_normalised_scores(
+    corpus: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    keyword = dict(corpus.keyword_search(QUERY, 5, NO_FILTER))
+    vector = dict(corpus.vector_search(embedder.embed_query(QUERY), 5, NO_FILTER))
+    hits = retriever(corpus, embedder, fusion=Fusion.WEIGHTED, candidates=5,
+                     vector_weight=0.5).search(QUERY, 5)
+
+    def normalised(scores: dict[int, float], rowid: int) -> float:
+        low, high = min(scores.values()), max(scores.values())
+        return (scores[rowid] - low) / ((high - low) or 1.0) if rowid in scores else 0.0
+
+    for hit in hits:
+        rowid = hit.stored.chunk.rowid
+        expected = 0.5 * normalised(vector, rowid) + normalised(keyword, rowid)
+        assert hit.score == pytest.approx(expected)
+
+
+def test_queries_outside_the_embedding_languages_trust_vectors_less(
+    corpus: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    english = retriever(corpus, embedder, foreign_vector_factor=0.25)
+    assert english._vector_weight("What are the fees for a payment?") == 1.0
+    assert english._vector_weight("Quels sont les frais pour un paiement ?") == 0.25
+    multilingual = retriever(corpus, embedder, embedding_languages=frozenset({"*"}))
+    assert multilingual._vector_weight("Quels sont les frais pour un paiement ?") == 1.0
