@@ -105,11 +105,13 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.RLock()
+        # Reads go through one connection per thread (WAL allows concurrent readers), so a
+        # keyword search never waits for another request's read or for a writer.
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
         try:
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db = self._connect()
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=30000")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
@@ -118,9 +120,31 @@ class Store:
             (SCHEMA_VERSION,),
         )
 
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA busy_timeout=30000")
+        return db
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            try:
+                connection = self._connect()
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
+            self._local.connection = connection
+            with self._lock:
+                self._readers.append(connection)
+        yield connection
+
     def close(self) -> None:
-        """Close the database connection."""
+        """Close every database connection."""
         with self._lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
             self._db.close()
 
     @contextmanager
@@ -137,8 +161,8 @@ class Store:
     # -- metadata -----------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         """A value from the meta table, or None."""
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._reader() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
@@ -228,16 +252,16 @@ class Store:
     # -- reads --------------------------------------------------------------------------
     def document_by_path(self, source_path: str) -> DocumentRecord | None:
         """The stored document for a source path, or None."""
-        with self._lock:
-            row = self._db.execute(
+        with self._reader() as db:
+            row = db.execute(
                 f"SELECT {_DOC_COLUMNS} FROM documents d WHERE d.source_path = ?", (source_path,)
             ).fetchone()
         return None if row is None else _document(row)
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         """The stored document with this id, or None."""
-        with self._lock:
-            row = self._db.execute(
+        with self._reader() as db:
+            row = db.execute(
                 f"SELECT {_DOC_COLUMNS} FROM documents d WHERE d.doc_id = ?", (doc_id,)
             ).fetchone()
         return None if row is None else _document(row)
@@ -245,8 +269,8 @@ class Store:
     def documents(self, search_filter: SearchFilter | None = None) -> list[DocumentRecord]:
         """All documents the filter lets through, by source path."""
         clause, params = (search_filter or SearchFilter()).document_clause("d")
-        with self._lock:
-            rows = self._db.execute(
+        with self._reader() as db:
+            rows = db.execute(
                 f"SELECT {_DOC_COLUMNS} FROM documents d WHERE {clause} ORDER BY d.source_path",
                 params,
             ).fetchall()
@@ -255,8 +279,8 @@ class Store:
     def chunk(self, chunk_id: str, search_filter: SearchFilter | None = None) -> StoredChunk | None:
         """A chunk with its document, or None when absent or filtered out."""
         clause, params = (search_filter or SearchFilter()).document_clause("d")
-        with self._lock:
-            row = self._db.execute(
+        with self._reader() as db:
+            row = db.execute(
                 f"SELECT {_CHUNK_COLUMNS}, {_DOC_COLUMNS} FROM chunks c "
                 f"JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id = ? AND {clause}",
                 [chunk_id, *params],
@@ -268,8 +292,8 @@ class Store:
         if not rowids:
             return {}
         marks = ",".join("?" * len(rowids))
-        with self._lock:
-            rows = self._db.execute(
+        with self._reader() as db:
+            rows = db.execute(
                 f"SELECT {_CHUNK_COLUMNS}, {_DOC_COLUMNS} FROM chunks c "
                 f"JOIN documents d ON d.doc_id = c.doc_id WHERE c.rowid IN ({marks})",
                 list(rowids),
@@ -279,8 +303,8 @@ class Store:
     def allowed_rowids(self, search_filter: SearchFilter) -> np.ndarray:
         """Rowids of every chunk the filter lets through, as int64."""
         clause, params = search_filter.document_clause("d")
-        with self._lock:
-            rows = self._db.execute(
+        with self._reader() as db:
+            rows = db.execute(
                 f"SELECT c.rowid FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
                 f"WHERE {clause}",
                 params,
@@ -289,8 +313,8 @@ class Store:
 
     def embeddings(self) -> tuple[np.ndarray, np.ndarray]:
         """(rowids, vectors) of every stored chunk, for rebuilding the vector index."""
-        with self._lock:
-            rows = self._db.execute("SELECT rowid, embedding FROM chunks ORDER BY rowid").fetchall()
+        with self._reader() as db:
+            rows = db.execute("SELECT rowid, embedding FROM chunks ORDER BY rowid").fetchall()
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -316,11 +340,11 @@ class Store:
             params.extend(filter_params)
         sql += " ORDER BY score DESC LIMIT ?"
         params.append(k)
-        with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
+        with self._reader() as db:
+            rows = db.execute(sql, params).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def count_chunks(self) -> int:
         """Number of stored chunks."""
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        with self._reader() as db:
+            return int(db.execute("SELECT count(*) FROM chunks").fetchone()[0])

@@ -7,6 +7,7 @@ are settings.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -95,6 +96,8 @@ class Retriever:
         self.embedder = embedder
         self.config = config
         self.reranker = reranker
+        # The BM25 query runs in SQLite while the query is embedded: both release the GIL.
+        self._keyword_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword")
 
     def search(
         self,
@@ -110,13 +113,16 @@ class Retriever:
         mode = mode or self.config.mode
         flt = search_filter or SearchFilter()
         depth = max(top_k, self.config.candidates)
+        keyword_future = (
+            self._keyword_pool.submit(self.index.keyword_search, query, depth, flt)
+            if mode in (SearchMode.HYBRID, SearchMode.KEYWORD)
+            else None
+        )
         query_vector = self.embedder.embed_query(query)
         vector_hits: dict[int, float] = {}
-        keyword_hits: dict[int, float] = {}
         if mode in (SearchMode.HYBRID, SearchMode.VECTOR):
             vector_hits = dict(self.index.vector_search(query_vector, depth, flt))
-        if mode in (SearchMode.HYBRID, SearchMode.KEYWORD):
-            keyword_hits = dict(self.index.keyword_search(query, depth, flt))
+        keyword_hits = dict(keyword_future.result()) if keyword_future else {}
         fused = self._fuse(vector_hits, keyword_hits, mode, self._vector_weight(query))
         ranked = sorted(fused.items(), key=lambda item: item[1], reverse=True)
         depth = max(top_k, self.config.rerank_depth) if self.reranker else top_k
