@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
+from api.auditing import ask_record, search_record
+from api.auth import AuthError, ForbiddenError, Identity
 from api.schemas import (
     AskRequest,
     AskResponse,
+    AuditRecordOut,
     ChunkOut,
     DocumentOut,
     SearchRequest,
@@ -21,11 +26,21 @@ from api.schemas import (
     SearchResult,
 )
 from api.wiring import Services
+from indexes.audit import AuditError
 from indexes.errors import IndexStoreError
 from indexes.filters import SearchFilter
 from rag.answering import Answer
 from rag.generation import GenerationError
 from rag.reranking import RerankerError
+
+
+def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Identity:
+    """The authenticated caller of a request (every route but /healthz needs one)."""
+    services: Services = request.app.state.services
+    return services.authenticator.identify(authorization)
+
+
+Caller = Annotated[Identity, Depends(caller)]
 
 DESCRIPTION = """Coffre answers employees' questions from the bank's own documents only,
 citing each claim to its document, page and passage. Nothing leaves this machine."""
@@ -36,6 +51,7 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(services.audit.prune, services.settings.audit_retention_days)
         if warm_up:
             # Load the models once, before the first request, off the event loop.
             await run_in_threadpool(services.embedder.embed_query, "warm up")
@@ -45,6 +61,25 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
         yield
 
     app = FastAPI(title="Coffre", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+
+    app.state.services = services
+
+    def audited(body: dict[str, object], identity: Identity) -> None:
+        services.audit.append(identity.user, body)
+
+    @app.exception_handler(AuthError)
+    async def unauthenticated(_: Request, exc: AuthError) -> JSONResponse:
+        return JSONResponse(status_code=401, content={"detail": str(exc)},
+                            headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(ForbiddenError)
+    async def forbidden(_: Request, exc: ForbiddenError) -> JSONResponse:
+        return JSONResponse(status_code=403, content={"detail": str(exc)})
+
+    @app.exception_handler(AuditError)
+    async def audit_failed(_: Request, exc: AuditError) -> JSONResponse:
+        return JSONResponse(status_code=503, content={
+            "detail": f"no answer without an audit record: {exc}"})
 
     @app.exception_handler(IndexStoreError)
     async def index_error(_: Request, exc: IndexStoreError) -> JSONResponse:
@@ -63,11 +98,15 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
         return {"status": "ok"}
 
     @app.post("/v1/search", response_model=SearchResponse, summary="Ranked chunks, no generation")
-    async def search(body: SearchRequest) -> SearchResponse:
-        flt = body.filters.to_filter() if body.filters else SearchFilter()
+    async def search(body: SearchRequest, identity: Caller) -> SearchResponse:
+        identity.require("employee", "content_owner", "compliance")
+        access = identity.search_filter()
+        flt = body.filters.to_filter(access) if body.filters else access
         hits = await run_in_threadpool(
             services.retriever.search, body.query, body.top_k, flt, body.mode
         )
+        record = search_record(services, identity, "http", body.query, hits)
+        await run_in_threadpool(audited, record, identity)
         return SearchResponse(results=[SearchResult.of(h) for h in hits])
 
     @app.post(
@@ -77,32 +116,45 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
         responses={200: {"description": "JSON answer, or server-sent events when stream=true: "
                          "'token' events ({\"text\"}) then one 'answer' event (the AskResponse)."}},
     )
-    async def ask(body: AskRequest) -> AskResponse | EventSourceResponse:
-        flt = body.filters.to_filter() if body.filters else SearchFilter()
+    async def ask(body: AskRequest, identity: Caller) -> AskResponse | EventSourceResponse:
+        identity.require("employee", "content_owner", "compliance")
+        access = identity.search_filter()
+        flt = body.filters.to_filter(access) if body.filters else access
         if not body.stream:
             answer = await run_in_threadpool(
                 services.answerer.ask, body.question, flt, body.top_k, body.mode
             )
+            await run_in_threadpool(
+                audited, ask_record(services, identity, "http", answer), identity)
             return AskResponse.of(answer)
         events = services.answerer.stream(body.question, flt, body.top_k, body.mode)
 
         async def sse() -> AsyncIterator[dict[str, str]]:
             async for event in iterate_in_threadpool(events):
-                if isinstance(event, Answer):
-                    yield {"event": "answer", "data": AskResponse.of(event).model_dump_json()}
-                else:
+                if not isinstance(event, Answer):
                     yield {"event": "token", "data": json.dumps({"text": event})}
+                    continue
+                try:
+                    await run_in_threadpool(
+                        audited, ask_record(services, identity, "http", event), identity)
+                except AuditError as exc:
+                    yield {"event": "error", "data": json.dumps(
+                        {"detail": f"no answer without an audit record: {exc}"})}
+                    return
+                yield {"event": "answer", "data": AskResponse.of(event).model_dump_json()}
 
         return EventSourceResponse(sse())
 
     @app.get("/v1/documents", response_model=list[DocumentOut], summary="Ingested documents")
-    async def documents() -> list[DocumentOut]:
-        docs = await run_in_threadpool(services.index.store.documents, SearchFilter())
+    async def documents(identity: Caller) -> list[DocumentOut]:
+        docs = await run_in_threadpool(services.index.store.documents, identity.search_filter())
         return [DocumentOut.of(d) for d in docs]
 
     @app.get("/v1/chunks/{chunk_id}", response_model=ChunkOut, summary="A stored passage")
-    async def chunk(chunk_id: str) -> ChunkOut:
-        stored = await run_in_threadpool(services.index.store.chunk, chunk_id, SearchFilter())
+    async def chunk(chunk_id: str, identity: Caller) -> ChunkOut:
+        # Compliance officers check any citation; everyone else only what they may read.
+        access = SearchFilter() if "compliance" in identity.roles else identity.search_filter()
+        stored = await run_in_threadpool(services.index.store.chunk, chunk_id, access)
         if stored is None:
             raise HTTPException(status_code=404, detail=f"no chunk {chunk_id}")
         c = stored.chunk
@@ -110,5 +162,21 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
             chunk_id=c.chunk_id, text=c.text, page=c.page, page_end=c.page_end,
             section=c.section, kind=c.kind, document=DocumentOut.of(stored.document),
         )
+
+    @app.get("/v1/audit", response_model=list[AuditRecordOut],
+             summary="Search the audit trail (compliance role)")
+    async def audit(
+        identity: Caller,
+        user: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        text: str | None = None,
+        document: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[AuditRecordOut]:
+        identity.require("compliance")
+        records = await run_in_threadpool(
+            services.audit.search, user, since, until, text, document, limit)
+        return [AuditRecordOut(**r.__dict__) for r in records]
 
     return app

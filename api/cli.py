@@ -89,6 +89,10 @@ def _run_ingest(services: Services, paths: list[Path]) -> IngestReport:
         f"failed {report.count('failed')}, unsupported {report.count('unsupported')}; "
         f"{report.chunks} chunks written"
     )
+    open_to_none = [o.path for o in report.outcomes if o.status == "ok" and not o.groups]
+    if open_to_none:
+        console.print(f"[yellow]{len(open_to_none)} document(s) have no access groups: only "
+                      "admins can read them until a NAME.acl.json or _acl.json gives some[/yellow]")
     return report
 
 
@@ -150,7 +154,7 @@ def serve(
     _serve(_services(), host, port)
 
 
-def _serve(services: Services, host: str | None, port: int | None) -> None:
+def _serve(services: Services, host: str | None, port: int | None, key: str = "KEY") -> None:
     import uvicorn
 
     from api.app import create_app
@@ -160,6 +164,7 @@ def _serve(services: Services, host: str | None, port: int | None) -> None:
     console.print(f"Coffre API on http://{host}:{port}  (OpenAPI page: http://{host}:{port}/docs)")
     console.print(
         f"Try: curl -s http://{host}:{port}/v1/ask -H 'content-type: application/json' "
+        f"-H 'authorization: Bearer {key}' "
         f"-d '{{\"question\": \"{DEMO_QUESTIONS[0]}\"}}'", markup=False, highlight=False
     )
     uvicorn.run(create_app(services), host=host, port=port, log_level="info")
@@ -332,6 +337,96 @@ def eval_answers(
     console.print(table)
 
 
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    user: Annotated[str, typer.Option(help="User id.")],
+    role: Annotated[str, typer.Option(help="employee, content_owner, compliance or admin.")],
+    groups: Annotated[str, typer.Option(help="Comma-separated access groups.")] = "",
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print the key alone.")] = False,
+) -> None:
+    """Create an API key; it is shown once."""
+    from api.keys import KeyError_, KeyStore
+
+    store = KeyStore(_settings().data_dir / "auth.sqlite3")
+    try:
+        secret, key = store.create(user, [g for g in groups.split(",") if g], role)
+    except KeyError_ as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if quiet:
+        print(secret)
+    else:
+        console.print(f"key {key.key_id} for {user} ({role}; groups {','.join(key.groups)}):")
+        console.print(secret, markup=False)
+        console.print("[dim]store it now: it is not shown again[/dim]")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key (never the secret)."""
+    from api.keys import KeyStore
+
+    table = Table(title="API keys")
+    for column in ("key id", "user", "role", "groups", "created", "revoked"):
+        table.add_column(column)
+    for key in KeyStore(_settings().data_dir / "auth.sqlite3").list():
+        table.add_row(key.key_id, key.user, key.role, ",".join(key.groups), key.created_at,
+                      key.revoked_at or "")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by id."""
+    from api.keys import KeyError_, KeyStore
+
+    try:
+        KeyStore(_settings().data_dir / "auth.sqlite3").revoke(key_id)
+    except KeyError_ as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"key {key_id} revoked")
+
+
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 naming the first bad record."""
+    from indexes.audit import AuditLog
+
+    log = AuditLog(_settings().data_dir / "audit.sqlite3")
+    bad = log.verify()
+    if bad is not None:
+        err.print(f"[red]audit trail broken at record {bad}: edited, deleted or reordered[/red]")
+        raise typer.Exit(1)
+    console.print(f"audit trail intact ({sum(1 for _ in log.records())} records)")
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path | None, typer.Option(help="File (default: standard output).")] = None,
+) -> None:
+    """Write every audit record as JSON Lines."""
+    import json
+
+    from indexes.audit import AuditLog
+
+    log = AuditLog(_settings().data_dir / "audit.sqlite3")
+    lines = (json.dumps(r.__dict__, ensure_ascii=False) + "\n" for r in log.records())
+    if out is None:
+        sys.stdout.writelines(lines)
+    else:
+        with out.open("w", encoding="utf-8") as handle:
+            handle.writelines(lines)
+
+
 @app.command()
 def demo(
     corpus: Annotated[Path, typer.Option(help="Folder to ingest.")] = DEMO_CORPUS,
@@ -344,7 +439,9 @@ def demo(
         console.rule(question)
         _print_answer(services, question)
     if not no_serve:
-        _serve(services, None, None)
+        key, _ = services.keys.create("demo", ["staff"], "employee")
+        console.print(f"Demo API key (employee, group staff): {key}", markup=False)
+        _serve(services, None, None, key)
 
 
 def main() -> None:

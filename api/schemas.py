@@ -29,9 +29,10 @@ class Filters(BaseModel):
         None, description="Only documents ingested at or before."
     )
 
-    def to_filter(self) -> SearchFilter:
-        """The core filter for these fields."""
+    def to_filter(self, access: SearchFilter | None = None) -> SearchFilter:
+        """The core filter for these fields, within the caller's access groups."""
         return SearchFilter(
+            groups=access.groups if access else None,
             doc_ids=frozenset(self.documents) if self.documents is not None else None,
             path_prefix=self.path_prefix,
             ingested_after=self.ingested_after,
@@ -177,3 +178,14 @@ class AskResponse(BaseModel):
             sources=[SearchResult.of(h) for h in answer.sources], model=answer.model,
             prompt_version=answer.prompt_version, timings=answer.timings,
         )
+
+
+class AuditRecordOut(BaseModel):
+    """One audit record as stored, with its chain hashes."""
+
+    seq: int
+    at: str
+    user: str
+    body: dict[str, object]
+    prev_hash: str
+    hash: str

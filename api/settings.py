@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     min_relevance: float = Field(0.3, ge=-1.0, le=1.0, description="Below this cosine between question and best passage, Coffre answers 'I don't know'.")
     citation_min_support: float = Field(0.35, ge=0.0, le=1.0, description="Least support score for attributing an unmarked sentence to a source.")
     max_file_mb: float = Field(100.0, gt=0, description="Files larger than this are refused at ingestion.")
+    jwt_jwks_file: Path | None = Field(None, description="JWKS file of the corporate identity provider; empty: tokens refused, API keys only.")
+    jwt_issuer: str = Field("", description="Expected 'iss' of identity-provider tokens.")
+    jwt_audience: str = Field("coffre", description="Expected 'aud' of identity-provider tokens.")
+    jwt_user_claim: str = Field("sub", description="Token claim holding the user id.")
+    jwt_groups_claim: str = Field("groups", description="Token claim holding the access groups.")
+    jwt_roles_claim: str = Field("roles", description="Token claim holding the roles (default role: employee).")
+    audit_retention_days: int = Field(3650, ge=1, description="Audit records older than this are pruned (the chain stays verifiable).")
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
 
@@ -63,6 +70,13 @@ class Settings(BaseSettings):
         size = info.data.get("chunk_size", 200)
         if value >= size:
             raise ValueError(f"must be smaller than COFFRE_CHUNK_SIZE ({size})")
+        return value
+
+    @field_validator("jwt_jwks_file")
+    @classmethod
+    def _jwks_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file {value} does not exist")
         return value
 
     @field_validator("llm_model")

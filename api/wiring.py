@@ -6,7 +6,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.auth import Authenticator, JwtConfig
+from api.keys import KeyStore
 from api.settings import Settings
+from indexes.audit import AuditLog
 from indexes.embedder import SentenceTransformerEmbedder, default_embedding_model_path
 from indexes.library import DocumentIndex
 from ingest.chunking import ChunkConfig, Chunker
@@ -30,10 +33,14 @@ class Services:
     retriever: Retriever
     generator: Generator
     answerer: Answerer
+    keys: KeyStore
+    authenticator: Authenticator
+    audit: AuditLog
 
     def close(self) -> None:
-        """Release the store."""
+        """Release the stores."""
         self.index.close()
+        self.audit.close()
 
 
 def models_dir(settings: Settings) -> Path:
@@ -126,4 +133,13 @@ def build_services(settings: Settings, generator: Generator | None = None) -> Se
             ),
         ),
     )
-    return Services(settings, embedder, index, ingester, retriever, generator, answerer)
+    keys = KeyStore(settings.data_dir / "auth.sqlite3")
+    jwt_config = (
+        JwtConfig(settings.jwt_jwks_file, settings.jwt_issuer, settings.jwt_audience,
+                  settings.jwt_user_claim, settings.jwt_groups_claim, settings.jwt_roles_claim)
+        if settings.jwt_jwks_file else None
+    )
+    return Services(
+        settings, embedder, index, ingester, retriever, generator, answerer, keys,
+        Authenticator(keys, jwt_config), AuditLog(settings.data_dir / "audit.sqlite3"),
+    )

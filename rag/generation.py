@@ -6,6 +6,7 @@ size) so that a remote OpenAI-compatible server can stand in for the in-process 
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import threading
 from collections.abc import Iterator
@@ -81,6 +82,7 @@ class LlamaCppGenerator:
         self.threads = threads
         self.gpu_layers = gpu_layers
         self._llm: Llama | None = None
+        self._sha256: str | None = None
         self._load_lock = threading.Lock()
         # One model, one context: concurrent answers take turns.
         self.lock = threading.Lock()
@@ -94,6 +96,17 @@ class LlamaCppGenerator:
     def context_size(self) -> int:
         """Configured context, capped by what the model was trained for."""
         return self._context_size
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the model file, computed once (recorded in the audit trail)."""
+        if self._sha256 is None:
+            digest = hashlib.sha256()
+            with self.path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 22), b""):
+                    digest.update(block)
+            self._sha256 = digest.hexdigest()
+        return self._sha256
 
     def load(self) -> Llama:
         """Load the model (once); later calls return the loaded model."""

@@ -62,3 +62,18 @@ def server_url(demo_services: Services) -> Iterator[str]:
     yield url
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def employee_key(demo_services: Services) -> str:
+    """An employee of the 'staff' group, which the demo corpus's _acl.json grants."""
+    key, _ = demo_services.keys.create("alice", ["staff"], "employee")
+    return key
+
+
+@pytest.fixture(scope="session")
+def client(server_url: str, employee_key: str) -> Iterator[httpx.Client]:
+    """An HTTP client of the running server, signed in as the employee."""
+    with httpx.Client(base_url=server_url, timeout=300,
+                      headers={"authorization": f"Bearer {employee_key}"}) as http:
+        yield http

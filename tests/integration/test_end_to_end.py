@@ -16,20 +16,20 @@ pytestmark = pytest.mark.integration
 TABLE_QUESTION = "What is the maximum loan-to-value for a buy-to-let mortgage?"
 
 
-def _ask(url: str, question: str, **extra: object) -> dict:
-    response = httpx.post(f"{url}/v1/ask", json={"question": question, **extra}, timeout=300)
+def _ask(client: httpx.Client, question: str, **extra: object) -> dict:
+    response = client.post("/v1/ask", json={"question": question, **extra})
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def test_answer_from_a_table_on_page_three_cites_document_and_page(server_url: str) -> None:
-    body = _ask(server_url, TABLE_QUESTION)
+def test_answer_from_a_table_on_page_three_cites_document_and_page(client: httpx.Client) -> None:
+    body = _ask(client, TABLE_QUESTION)
     assert not body["refused"]
     assert body["citations"], body
     cited = {(c["source_path"].rsplit("/", 1)[-1], c["page"]) for c in body["citations"]}
     assert ("retail-credit-policy.pdf", 3) in cited
     for citation in body["citations"]:
-        chunk = httpx.get(f"{server_url}/v1/chunks/{citation['chunk_id']}", timeout=30).json()
+        chunk = client.get(f"/v1/chunks/{citation['chunk_id']}").json()
         assert chunk["text"][citation["start"]:citation["end"]] == citation["quote"]
         assert citation["origin"] in {"model", "attribution"}
     # The table chunk, with its header row, reached the model.
@@ -37,16 +37,16 @@ def test_answer_from_a_table_on_page_three_cites_document_and_page(server_url: s
     assert any("Buy-to-let" in s["text"] and "Maximum LTV" in s["text"] for s in table_sources)
 
 
-def test_off_topic_question_is_refused_without_citations(server_url: str) -> None:
-    body = _ask(server_url, "What is the best recipe for a chocolate cake?")
+def test_off_topic_question_is_refused_without_citations(client: httpx.Client) -> None:
+    body = _ask(client, "What is the best recipe for a chocolate cake?")
     assert body["refused"] is True
     assert body["citations"] == []
     assert "I don't know from the documents available" in body["answer"]
 
 
-def test_streamed_answer_sends_tokens_then_the_cited_answer(server_url: str) -> None:
+def test_streamed_answer_sends_tokens_then_the_cited_answer(client: httpx.Client) -> None:
     events: list[tuple[str, str]] = []
-    with httpx.stream("POST", f"{server_url}/v1/ask", timeout=300,
+    with client.stream("POST", "/v1/ask", timeout=300,
                       json={"question": "When do the new wire cut-off times take effect?",
                             "stream": True}) as response:
         assert response.status_code == 200
@@ -66,8 +66,8 @@ def test_streamed_answer_sends_tokens_then_the_cited_answer(server_url: str) -> 
     assert "".join(tokens).strip().startswith(finals[0]["answer"][:20].strip()[:10])
 
 
-def test_search_documents_and_chunks_routes(server_url: str) -> None:
-    response = httpx.post(f"{server_url}/v1/search", timeout=60,
+def test_search_documents_and_chunks_routes(client: httpx.Client) -> None:
+    response = client.post("/v1/search", timeout=60,
                           json={"query": "per diem allowance London", "top_k": 3})
     assert response.status_code == 200
     results = response.json()["results"]
@@ -75,40 +75,40 @@ def test_search_documents_and_chunks_routes(server_url: str) -> None:
     assert results[0]["document"]["source_path"].endswith("travel-and-expenses.html")
     assert results[0]["score"] >= results[1]["score"] >= results[2]["score"]
 
-    keyword = httpx.post(f"{server_url}/v1/search", timeout=60,
+    keyword = client.post("/v1/search", timeout=60,
                          json={"query": "médiateur", "top_k": 2, "mode": "keyword"}).json()
     assert keyword["results"][0]["document"]["source_path"].endswith("procedure-reclamations.html")
 
-    documents = httpx.get(f"{server_url}/v1/documents", timeout=30).json()
+    documents = client.get("/v1/documents", timeout=30).json()
     assert len(documents) == 10
     assert all(d["chunks"] > 0 for d in documents)
 
-    missing = httpx.get(f"{server_url}/v1/chunks/does-not-exist", timeout=30)
+    missing = client.get("/v1/chunks/does-not-exist", timeout=30)
     assert missing.status_code == 404
 
 
-def test_bad_requests_get_4xx_with_a_message(server_url: str) -> None:
-    empty = httpx.post(f"{server_url}/v1/ask", json={"question": ""}, timeout=30)
+def test_bad_requests_get_4xx_with_a_message(client: httpx.Client) -> None:
+    empty = client.post("/v1/ask", json={"question": ""}, timeout=30)
     assert empty.status_code == 422
     assert "question" in empty.text
-    wrong = httpx.post(f"{server_url}/v1/search", json={"query": "x", "top_k": 0}, timeout=30)
+    wrong = client.post("/v1/search", json={"query": "x", "top_k": 0}, timeout=30)
     assert wrong.status_code == 422
-    unknown = httpx.post(f"{server_url}/v1/ask", json={"question": "x", "colour": 1}, timeout=30)
+    unknown = client.post("/v1/ask", json={"question": "x", "colour": 1}, timeout=30)
     assert unknown.status_code == 422
 
 
-def test_health_answers_while_answers_are_generated(server_url: str) -> None:
+def test_health_answers_while_answers_are_generated(client: httpx.Client) -> None:
     results: list[int] = []
 
     def ask() -> None:
-        response = httpx.post(f"{server_url}/v1/ask", timeout=300,
+        response = client.post("/v1/ask", timeout=300,
                               json={"question": "How long is a valuation report valid?"})
         results.append(response.status_code)
 
     askers = [threading.Thread(target=ask) for _ in range(2)]
     for thread in askers:
         thread.start()
-    health = httpx.get(f"{server_url}/healthz", timeout=5)
+    health = client.get("/healthz", timeout=5)
     still_generating = any(t.is_alive() for t in askers)
     for thread in askers:
         thread.join()
@@ -117,8 +117,8 @@ def test_health_answers_while_answers_are_generated(server_url: str) -> None:
     assert results == [200, 200]
 
 
-def test_openapi_documents_every_route_with_examples(server_url: str) -> None:
-    spec = httpx.get(f"{server_url}/openapi.json", timeout=30).json()
+def test_openapi_documents_every_route_with_examples(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json", timeout=30).json()
     paths = spec["paths"]
     for route in ("/v1/ask", "/v1/search", "/v1/documents", "/v1/chunks/{chunk_id}", "/healthz"):
         assert route in paths
