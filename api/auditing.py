@@ -54,6 +54,8 @@ def ask_record(
             for c in answer.citations if c.chunk_id in by_id
         ],
         "retrieved": [_chunk_entry(h) for h in answer.sources],
+        "sentences": [{"text": c.text, "verified": c.verified, "support": c.support}
+                      for c in answer.checks],
         "model": answer.model,
         "model_sha256": getattr(services.generator, "sha256", None),
         "embedding_model": services.embedder.model_id,

@@ -157,6 +157,17 @@ class CitationOut(BaseModel):
         return cls(**citation.__dict__)
 
 
+class SentenceCheckOut(BaseModel):
+    """Whether one answer sentence is backed by the passages it cites."""
+
+    index: int
+    text: str
+    verified: bool
+    support: float
+    sources: list[int]
+    reason: str
+
+
 class AskResponse(BaseModel):
     """An answer with verified citations."""
 
@@ -168,6 +179,9 @@ class AskResponse(BaseModel):
     model: str
     prompt_version: str
     timings: dict[str, float]
+    sentences: list[SentenceCheckOut] = Field(
+        default_factory=list, description="Per sentence: verified against its sources or not."
+    )
 
     @classmethod
     def of(cls, answer: Answer) -> AskResponse:
@@ -177,6 +191,8 @@ class AskResponse(BaseModel):
             citations=[CitationOut.of(c) for c in answer.citations],
             sources=[SearchResult.of(h) for h in answer.sources], model=answer.model,
             prompt_version=answer.prompt_version, timings=answer.timings,
+            sentences=[SentenceCheckOut(**{**c.__dict__, "sources": list(c.sources)})
+                       for c in answer.checks],
         )
 
 

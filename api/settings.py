@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     reranker_model: Path | None = Field(None, description="Local sentence-transformers CrossEncoder folder; empty: no reranking.")
     rerank_depth: int = Field(30, ge=1, le=500, description="Fused candidates re-scored by the reranker.")
     min_relevance: float = Field(0.3, ge=-1.0, le=1.0, description="Below this cosine between question and best passage, Coffre answers 'I don't know'.")
+    verification_threshold: float = Field(0.35, ge=0.0, le=1.0, description="Least support (lexical and embedding) for a sentence to count as verified by its cited passage.")
+    drop_unverified: bool = Field(False, description="Drop unverified sentences from answers instead of flagging them.")
     citation_min_support: float = Field(0.35, ge=0.0, le=1.0, description="Least support score for attributing an unmarked sentence to a source.")
     max_file_mb: float = Field(100.0, gt=0, description="Files larger than this are refused at ingestion.")
     jwt_jwks_file: Path | None = Field(None, description="JWKS file of the corporate identity provider; empty: tokens refused, API keys only.")

@@ -128,6 +128,8 @@ def build_services(settings: Settings, generator: Generator | None = None) -> Se
         AnswerConfig(
             top_k=settings.top_k,
             min_relevance=settings.min_relevance,
+            verification_threshold=settings.verification_threshold,
+            drop_unverified=settings.drop_unverified,
             generation=GenerationConfig(
                 max_tokens=settings.max_answer_tokens, temperature=settings.temperature
             ),

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from indexes.filters import SearchFilter
 from indexes.text import detect_language
-from rag.citations import Citation, CitationBuilder, parse_markers
+from rag.citations import Citation, CitationBuilder, Sentence, parse_markers
 from rag.generation import GenerationConfig, Generator
 from rag.prompt import PROMPT_VERSION, REFUSAL_EN, REFUSAL_FR, build_prompt
 from rag.retrieval import Hit, Retriever, SearchMode
+from rag.verification import SentenceCheck, verify
 
 _REFUSAL_MARKERS = ("i don't know", "i do not know", "je ne sais pas")
 
@@ -26,6 +27,8 @@ class AnswerConfig:
 
     top_k: int = 4
     min_relevance: float = 0.3
+    verification_threshold: float = 0.35
+    drop_unverified: bool = False
     generation: GenerationConfig = field(default_factory=GenerationConfig)
 
 
@@ -41,6 +44,7 @@ class Answer:
     model: str
     prompt_version: str = PROMPT_VERSION
     timings: dict[str, float] = field(default_factory=dict)
+    checks: list[SentenceCheck] = field(default_factory=list)
 
 
 def refusal_text(question: str) -> str:
@@ -52,6 +56,20 @@ def is_refusal(text: str) -> bool:
     """True when the model said it does not know."""
     lowered = text.lower().replace("’", "'")
     return any(marker in lowered for marker in _REFUSAL_MARKERS)
+
+
+def _keep_verified(
+    checks: list[SentenceCheck], citations: list[Citation], sentences: list[Sentence]
+) -> tuple[str, list[Citation], list[SentenceCheck]]:
+    """The answer rebuilt from its verified sentences, renumbered, with their citations."""
+    kept = [c.index for c in checks if c.verified]
+    renumber = {old: new for new, old in enumerate(kept)}
+    text = " ".join(
+        sentences[i].text + "".join(f" [{n}]" for n in sentences[i].markers) for i in kept
+    )
+    cited = [replace(c, sentence=renumber[c.sentence]) for c in citations if c.sentence in renumber]
+    verified = [replace(c, index=renumber[c.index]) for c in checks if c.verified]
+    return text, cited, verified
 
 
 class Answerer:
@@ -122,10 +140,16 @@ class Answerer:
             yield self._refusal(question, refusal_text(question), prompt.sources, timings, started)
             return
         clean, sentences = parse_markers(raw, len(prompt.sources))
-        citations = self.citations.build(sentences, prompt.sources)
+        citations = self.citations.build(sentences, prompt.sources, question)
+        checks = verify(sentences, citations, prompt.sources, self.config.verification_threshold)
+        if not any(c.verified for c in checks):
+            yield self._refusal(question, refusal_text(question), prompt.sources, timings, started)
+            return
+        if self.config.drop_unverified:
+            clean, citations, checks = _keep_verified(checks, citations, sentences)
         timings["total_s"] = time.perf_counter() - started
         yield Answer(question, clean, False, citations, prompt.sources,
-                     self.generator.model_id, timings=timings)
+                     self.generator.model_id, timings=timings, checks=checks)
 
     def _refusal(
         self, question: str, text: str, hits: list[Hit], timings: dict[str, float], started: float

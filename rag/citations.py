@@ -126,15 +126,22 @@ class CitationBuilder:
             for h in hits
         ]
 
-    def build(self, sentences: list[Sentence], hits: list[Hit]) -> list[Citation]:
-        """Citations for every sentence; at least one when there are sentences and sources."""
+    def build(
+        self, sentences: list[Sentence], hits: list[Hit], question: str = ""
+    ) -> list[Citation]:
+        """Citations for every sentence; at least one when there are sentences and sources.
+
+        A sentence is read with the question it answers: "6 months." claims nothing alone,
+        "How long is a valuation valid? 6 months." is what a passage must support.
+        """
         if not sentences or not hits:
             return []
-        vectors = self.embed([s.text for s in sentences])
+        claims = [f"{question} {s.text}".strip() for s in sentences]
+        vectors = self.embed(claims)
         citations: list[Citation] = []
         best_overall: tuple[float, int, int] = (-1.0, 0, 0)
         for index, (sentence, vector) in enumerate(zip(sentences, vectors, strict=True)):
-            scores = self.support(sentence.text, vector, hits)
+            scores = self.support(claims[index], vector, hits)
             for number in sentence.markers:
                 citations.append(self._cite(index, number, sentence.text, hits, scores, "model"))
             best = int(np.argmax(scores))
@@ -147,8 +154,7 @@ class CitationBuilder:
             _, index, number = best_overall
             citations.append(
                 self._cite(index, number, sentences[index].text, hits,
-                           self.support(sentences[index].text, vectors[index], hits),
-                           "attribution")
+                           self.support(claims[index], vectors[index], hits), "attribution")
             )
         return citations
 

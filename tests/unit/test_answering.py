@@ -185,3 +185,34 @@ def test_refusal_helpers() -> None:
     assert is_refusal("Sorry, I do not know.")
     assert is_refusal("JE NE SAIS PAS")
     assert not is_refusal("The fee is five euros.")
+
+
+def _verifying(
+    index: DocumentIndex, embedder: FakeEmbedder, pieces: Sequence[str], drop: bool
+) -> Answerer:
+    retriever = Retriever(index, embedder, RetrievalConfig())
+    citations = CitationBuilder(embedder.embed_passages, index.similarity)
+    config = AnswerConfig(top_k=3, min_relevance=-1.0, verification_threshold=0.3,
+                          drop_unverified=drop)
+    return Answerer(retriever, FakeGenerator(pieces), citations, config)
+
+
+def test_answer_with_no_verified_sentence_becomes_i_dont_know(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    answer = _verifying(library, embedder, ["The card fee is 99 euros per month [1]."],
+                        drop=False).ask("What is the card fee?")
+    assert answer.refused and answer.citations == [] and answer.text == REFUSAL_EN
+
+
+def test_unverified_sentences_are_flagged_or_dropped(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    reply = ["The card fee is five euros per month [1]. ", "Cards cost 40 euros to replace [1]."]
+    flagged = _verifying(library, embedder, reply, drop=False).ask("What is the card fee?")
+    assert [c.verified for c in flagged.checks] == [True, False]
+    assert "40 euros" in flagged.text
+    dropped = _verifying(library, embedder, reply, drop=True).ask("What is the card fee?")
+    assert "40" not in dropped.text and dropped.text.startswith("The card fee is five euros")
+    assert [c.verified for c in dropped.checks] == [True]
+    assert all(c.sentence == 0 for c in dropped.citations)

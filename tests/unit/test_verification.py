@@ -1,0 +1,58 @@
+"""Sentence verification: support threshold and numbers that must appear in the source."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexes.library import DocumentIndex
+from rag.citations import CitationBuilder, Sentence
+from rag.retrieval import Hit
+from rag.verification import numbers, verify
+from tests.unit.fakes import FakeEmbedder, MakeItem
+
+POLICY = "The maximum loan-to-value for a buy-to-let mortgage is 70% of the property value."
+HOURS = "Branches open at 09:00 and close at 17:30 from Monday to Friday."
+
+
+@pytest.fixture
+def hits(index: DocumentIndex, item: MakeItem) -> list[Hit]:
+    index.add([item("policy", [POLICY]), item("hours", [HOURS])])
+    stored = index.store.chunks_by_rowids([1, 2])
+    return [Hit(stored[1], 1.0, None, None), Hit(stored[2], 0.5, None, None)]
+
+
+@pytest.fixture
+def builder(index: DocumentIndex, embedder: FakeEmbedder) -> CitationBuilder:
+    return CitationBuilder(embedder.embed_passages, index.similarity, min_support=0.2)
+
+
+def test_numbers_are_normalised() -> None:
+    assert numbers("EUR 1,000 or 4.50 or 4,5 and 07") == {"1000", "4.5", "7"}
+    assert numbers("1. First step takes 3 days") == {"3"}
+
+
+def test_spelled_out_numbers_in_passages_count() -> None:
+    from rag.verification import passage_numbers
+
+    assert {"6", "2"} <= passage_numbers("valid for six months, renewed within deux jours")
+
+
+def test_faithful_sentence_is_verified(builder: CitationBuilder, hits: list[Hit]) -> None:
+    sentences = [Sentence("The maximum loan-to-value for buy-to-let is 70%.", (1,))]
+    checks = verify(sentences, builder.build(sentences, hits), hits, 0.3)
+    assert checks[0].verified and checks[0].reason == "supported" and checks[0].sources == (1,)
+
+
+def test_a_changed_figure_is_not_verified(builder: CitationBuilder, hits: list[Hit]) -> None:
+    sentences = [Sentence("The maximum loan-to-value for buy-to-let is 10%.", (1,))]
+    checks = verify(sentences, builder.build(sentences, hits), hits, 0.3)
+    assert not checks[0].verified
+    assert "numbers" in checks[0].reason
+
+
+def test_unrelated_sentence_is_below_the_threshold(
+    builder: CitationBuilder, hits: list[Hit]
+) -> None:
+    sentences = [Sentence("Penguins migrate across the frozen southern ocean.", (2,))]
+    checks = verify(sentences, builder.build(sentences, hits), hits, 0.3)
+    assert not checks[0].verified and "below" in checks[0].reason
