@@ -21,6 +21,7 @@ from api.schemas import (
     AuditRecordOut,
     ChunkOut,
     DocumentOut,
+    GroupsUpdate,
     SearchRequest,
     SearchResponse,
     SearchResult,
@@ -29,6 +30,7 @@ from api.wiring import Services
 from indexes.audit import AuditError
 from indexes.errors import IndexStoreError
 from indexes.filters import SearchFilter
+from indexes.records import DocumentRecord
 from rag.answering import Answer
 from rag.generation import GenerationError
 from rag.reranking import RerankerError
@@ -149,6 +151,38 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
     async def documents(identity: Caller) -> list[DocumentOut]:
         docs = await run_in_threadpool(services.index.store.documents, identity.search_filter())
         return [DocumentOut.of(d) for d in docs]
+
+    def _owned_document(doc_id: str, identity: Identity) -> DocumentRecord:
+        """The document if the caller may manage it: admins, or owners of one of its groups."""
+        identity.require("content_owner")
+        document = services.index.store.document(doc_id)
+        visible = document is not None and (
+            identity.is_admin or bool(identity.groups & set(document.groups)))
+        if document is None or not visible:
+            raise HTTPException(status_code=404, detail=f"no document {doc_id}")
+        return document
+
+    @app.delete("/v1/documents/{doc_id}", status_code=204,
+                summary="Delete a document, its chunks and vectors (content owner, admin)")
+    async def delete_document(doc_id: str, identity: Caller) -> None:
+        await run_in_threadpool(_owned_document, doc_id, identity)
+        await run_in_threadpool(services.index.delete, doc_id)
+        await run_in_threadpool(services.index.save)
+        await run_in_threadpool(audited, {"kind": "delete", "user": identity.user,
+                                          "doc_id": doc_id}, identity)
+
+    @app.patch("/v1/documents/{doc_id}", response_model=DocumentOut,
+               summary="Change who may read a document (content owner, admin)")
+    async def set_groups(doc_id: str, body: GroupsUpdate, identity: Caller) -> DocumentOut:
+        await run_in_threadpool(_owned_document, doc_id, identity)
+        if not identity.is_admin and not set(body.groups) <= identity.groups:
+            raise ForbiddenError("content owners can only grant groups they belong to")
+        await run_in_threadpool(services.index.store.set_groups, doc_id, body.groups)
+        await run_in_threadpool(audited, {"kind": "set_groups", "user": identity.user,
+                                          "doc_id": doc_id, "groups": body.groups}, identity)
+        document = services.index.store.document(doc_id)
+        assert document is not None
+        return DocumentOut.of(document)
 
     @app.get("/v1/chunks/{chunk_id}", response_model=ChunkOut, summary="A stored passage")
     async def chunk(chunk_id: str, identity: Caller) -> ChunkOut:

@@ -205,3 +205,13 @@ class AuditRecordOut(BaseModel):
     body: dict[str, object]
     prev_hash: str
     hash: str
+
+
+class GroupsUpdate(BaseModel):
+    """New access groups for a document."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"groups": ["risk"]}]}
+    )
+
+    groups: list[str] = Field(..., description="Groups allowed to read the document.")
