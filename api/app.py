@@ -6,10 +6,11 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
@@ -43,6 +44,8 @@ def caller(request: Request, authorization: Annotated[str | None, Header()] = No
 
 
 Caller = Annotated[Identity, Depends(caller)]
+
+CONSOLE_PAGE = Path(__file__).with_name("console.html")
 
 DESCRIPTION = """Coffre answers employees' questions from the bank's own documents only,
 citing each claim to its document, page and passage. Nothing leaves this machine."""
@@ -94,6 +97,11 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
     @app.exception_handler(GenerationError)
     async def generation_error(_: Request, exc: GenerationError) -> JSONResponse:
         return JSONResponse(status_code=503, content={"detail": str(exc)})
+
+    @app.get("/console", response_class=HTMLResponse, include_in_schema=False)
+    async def console() -> HTMLResponse:
+        # The page itself holds no data: it signs in with a key or token and calls /v1/audit.
+        return HTMLResponse(CONSOLE_PAGE.read_text(encoding="utf-8"))
 
     @app.get("/healthz", summary="Liveness: answers even while an answer is being generated")
     async def healthz() -> dict[str, object]:
