@@ -22,7 +22,8 @@ from rag.retrieval import SearchMode
 
 app = typer.Typer(help="Coffre: answers from the bank's own documents, with cited sources.",
                   no_args_is_help=True, add_completion=False)
-console = Console()
+# Tables stay readable when the output goes to a file or a pipe (no terminal width there).
+console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 DEMO_CORPUS = Path(__file__).resolve().parents[1] / "bench" / "demo" / "corpus"
