@@ -6,6 +6,7 @@ which yields the answer's text pieces as they are generated and ends with the fu
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -14,7 +15,7 @@ from indexes.filters import SearchFilter
 from indexes.text import detect_language
 from rag.citations import Citation, CitationBuilder, Sentence, parse_markers
 from rag.generation import GenerationConfig, Generator
-from rag.prompt import PROMPT_VERSION, REFUSAL_EN, REFUSAL_FR, build_prompt
+from rag.prompt import PROMPT_VERSION, REFUSAL_EN, REFUSAL_FR, build_prompt, source_label
 from rag.retrieval import Hit, Retriever, SearchMode
 from rag.verification import SentenceCheck, verify
 
@@ -50,6 +51,19 @@ class Answer:
 def refusal_text(question: str) -> str:
     """The explicit "I don't know" in the question's language."""
     return REFUSAL_FR if detect_language(question) == "fr" else REFUSAL_EN
+
+
+def strip_echoed_labels(text: str, sources: list[Hit]) -> str:
+    """Remove source headers the model copied into its answer ("[1] Title, section, page 2").
+
+    Small models often start by repeating the header of the source they use; the marker is
+    kept (it is a citation), the header text is not part of the answer.
+    """
+    for hit in sources:
+        label = source_label(hit)
+        if len(label) >= 8:
+            text = text.replace(label, "")
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
 def is_refusal(text: str) -> bool:
@@ -139,6 +153,7 @@ class Answerer:
         if not raw or is_refusal(raw):
             yield self._refusal(question, refusal_text(question), prompt.sources, timings, started)
             return
+        raw = strip_echoed_labels(raw, prompt.sources)
         clean, sentences = parse_markers(raw, len(prompt.sources))
         citations = self.citations.build(sentences, prompt.sources, question)
         checks = verify(sentences, citations, prompt.sources, self.config.verification_threshold)

@@ -216,3 +216,15 @@ def test_unverified_sentences_are_flagged_or_dropped(
     assert "40" not in dropped.text and dropped.text.startswith("The card fee is five euros")
     assert [c.verified for c in dropped.checks] == [True]
     assert all(c.sentence == 0 for c in dropped.citations)
+
+
+def test_source_headers_echoed_by_the_model_are_removed(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    from rag.answering import strip_echoed_labels
+    from rag.prompt import source_label
+
+    retriever = Retriever(library, embedder, RetrievalConfig())
+    hits = retriever.search("card fee", 2)
+    echoed = f"[1] {source_label(hits[0])} The card fee is five euros per month."
+    assert strip_echoed_labels(echoed, hits) == "[1] The card fee is five euros per month."
