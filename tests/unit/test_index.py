@@ -335,12 +335,3 @@ def test_bare_french_keyword_query_finds_french_documents(
         doc_rowids(index, claim.document.doc_id)
     )
 
-
-def test_keyword_search_prefers_the_query_word_order(index: DocumentIndex, item: MakeItem) -> None:
-    index.add([
-        item("scattered", ["The rate of interest is set, then the deposit is reviewed."]),
-        item("ordered", ["The deposit interest rate is reviewed, then the set is closed."]),
-    ])
-    results = index.keyword_search("deposit interest rate", 2, SearchFilter())
-    titles = [index.store.chunks_by_rowids([r])[r].document.title for r, _ in results]
-    assert titles == ["ordered", "scattered"]
