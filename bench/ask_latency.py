@@ -32,11 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "bench" / "demo"
 
 
-def _http_ask(url: str, question: str) -> tuple[float, float]:
+def _http_ask(url: str, key: str, question: str) -> tuple[float, float]:
     started = time.perf_counter()
     first = 0.0
     with httpx.stream("POST", f"{url}/v1/ask", json={"question": question, "stream": True},
-                      timeout=600) as response:
+                      headers={"authorization": f"Bearer {key}"}, timeout=600) as response:
         for line in response.iter_lines():
             if line.startswith("event: token") and not first:
                 first = time.perf_counter() - started
@@ -67,6 +67,7 @@ def main() -> None:
         settings = load_settings(data_dir=Path(tmp) / "data")
         services = build_services(settings)
         services.ingester.run([DEMO / "corpus"])
+        key, _ = services.keys.create("bench", ["staff"], "employee")
         server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1",
                                                port=8765, log_level="warning"))
         threading.Thread(target=server.run, daemon=True).start()
@@ -77,7 +78,7 @@ def main() -> None:
                      n_threads=settings.threads, n_gpu_layers=settings.gpu_layers, verbose=False)
         rows = []
         for question in questions:
-            api_first, api_total = _http_ask("http://127.0.0.1:8765", question)
+            api_first, api_total = _http_ask("http://127.0.0.1:8765", key, question)
             hits = services.retriever.search(question, settings.top_k)
             prompt = build_prompt(question, hits,
                                   budget_tokens=generator.context_size - settings.max_answer_tokens,
