@@ -6,13 +6,14 @@ size) so that a remote OpenAI-compatible server can stand in for the in-process 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from indexes.records import file_sha256
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -101,11 +102,7 @@ class LlamaCppGenerator:
     def sha256(self) -> str:
         """SHA-256 of the model file, computed once (recorded in the audit trail)."""
         if self._sha256 is None:
-            digest = hashlib.sha256()
-            with self.path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 22), b""):
-                    digest.update(block)
-            self._sha256 = digest.hexdigest()
+            self._sha256 = file_sha256(self.path)
         return self._sha256
 
     def load(self) -> Llama:
