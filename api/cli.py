@@ -124,13 +124,18 @@ def search(
 
 def _print_answer(services: Services, question: str) -> Answer:
     answer: Answer | None = None
+    streamed = ""
     for event in services.answerer.stream(question):
         if isinstance(event, Answer):
             answer = event
         else:
+            streamed += event
             console.print(event, end="", markup=False, highlight=False)
     console.print()
     assert answer is not None
+    if answer.refused and streamed.strip() != answer.text:
+        # The draft streamed above failed verification against its sources.
+        console.print(f"[yellow]Not verified against the sources: {answer.text}[/yellow]")
     if answer.refused:
         console.print("[dim](no relevant source: nothing cited)[/dim]")
     for citation in answer.citations:
