@@ -16,6 +16,7 @@ import numpy as np
 from indexes.embedder import Embedder
 from indexes.errors import ModelMismatchError, StoreError
 from indexes.filters import SearchFilter
+from indexes.keyword import bm25_within
 from indexes.records import ChunkRecord, DocumentRecord
 from indexes.store import Store
 from indexes.text import analyze
@@ -111,7 +112,11 @@ class DocumentIndex:
         too: +1 MAP point on ObliQA and PIAF but -3.5 nDCG points on SciFact, so it is off.)
         """
         terms = list(dict.fromkeys(analyze(query, "en") + analyze(query, "fr")))
-        return self.store.keyword_search(terms, k, search_filter)
+        if search_filter.is_empty:
+            return self.store.keyword_search(terms, k, search_filter)
+        # Within a filter, statistics come from the allowed chunks alone (see keyword.py).
+        candidates, total, mean = self.store.keyword_candidates(terms, search_filter)
+        return bm25_within(terms, candidates, total, mean, k)
 
     def similarity(self, query_vector: np.ndarray, rowids: Sequence[int]) -> dict[int, float]:
         """Cosine between a query vector and the stored vectors of the given chunks."""

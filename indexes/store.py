@@ -344,6 +344,30 @@ class Store:
             rows = db.execute(sql, params).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    def keyword_candidates(
+        self, terms: Sequence[str], search_filter: SearchFilter
+    ) -> tuple[list[tuple[int, str]], int, float]:
+        """Allowed chunks holding any of `terms` with their terms, and the allowed set's size
+        and mean length: what BM25 needs to score within the filter alone."""
+        unique = list(dict.fromkeys(t for t in terms if t))
+        if not unique:
+            return [], 0, 0.0
+        clause, params = search_filter.document_clause("d")
+        allowed = (
+            f"SELECT c.rowid FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE {clause}"
+        )
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+        with self._reader() as db:
+            rows = db.execute(
+                f"SELECT rowid, terms FROM chunk_terms WHERE chunk_terms MATCH ? "
+                f"AND rowid IN ({allowed})", [match, *params]
+            ).fetchall()
+            count, mean = db.execute(
+                "SELECT count(*), avg(length(terms) - length(replace(terms, ' ', '')) + 1) "
+                f"FROM chunk_terms WHERE rowid IN ({allowed})", params
+            ).fetchone()
+        return [(int(r[0]), str(r[1])) for r in rows], int(count), float(mean or 0.0)
+
     def count_chunks(self) -> int:
         """Number of stored chunks."""
         with self._reader() as db:

@@ -335,3 +335,28 @@ def test_bare_french_keyword_query_finds_french_documents(
         doc_rowids(index, claim.document.doc_id)
     )
 
+
+
+def test_filtered_keyword_scores_ignore_documents_the_caller_cannot_see(
+    tmp_path: Path, embedder: FakeEmbedder
+) -> None:
+    """A restricted caller gets exactly the scores of an index holding only what they see."""
+    visible = [("a", ["loan fee waived for students", "card fee monthly"]),
+               ("b", ["loan limit for students raised", "branch hours"])]
+    hidden = [("h", ["loan fee loan fee merger secret students", "fee fee fee"])]
+    full = DocumentIndex(tmp_path / "full", embedder)
+    full.add([make_item(embedder, n, t, groups=("staff",)) for n, t in visible]
+             + [make_item(embedder, n, t, groups=("board",)) for n, t in hidden])
+    alone = DocumentIndex(tmp_path / "alone", embedder)
+    alone.add([make_item(embedder, n, t, groups=("staff",)) for n, t in visible])
+
+    def scored(index: DocumentIndex, flt: SearchFilter) -> list[tuple[str, float]]:
+        results = index.keyword_search("loan fee students", 10, flt)
+        chunks = index.store.chunks_by_rowids([r for r, _ in results])
+        return [(chunks[r].chunk.text, round(s, 9)) for r, s in results]
+
+    staff = SearchFilter(groups=frozenset({"staff"}))
+    assert scored(full, staff) == scored(alone, staff)
+    # And the filtered formula is FTS5's own: unfiltered FTS5 scores on the small index match.
+    assert [(t, round(s, 6)) for t, s in scored(alone, staff)] == [
+        (t, round(s, 6)) for t, s in scored(alone, SearchFilter())]
