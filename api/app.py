@@ -9,7 +9,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import (
+    Depends,
+    FastAPI,
+    File,
+    Form,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    UploadFile,
+)
 from fastapi.responses import HTMLResponse, JSONResponse
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -23,10 +33,12 @@ from api.schemas import (
     ChunkOut,
     DocumentOut,
     GroupsUpdate,
+    IngestOut,
     SearchRequest,
     SearchResponse,
     SearchResult,
 )
+from api.uploads import store_upload
 from api.wiring import Services
 from indexes.audit import AuditError
 from indexes.errors import IndexStoreError
@@ -169,6 +181,34 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
         if document is None or not visible:
             raise HTTPException(status_code=404, detail=f"no document {doc_id}")
         return document
+
+    @app.post("/v1/documents", response_model=IngestOut, status_code=201,
+              summary="Upload and ingest a document for some groups (content owner, admin)")
+    async def upload(
+        identity: Caller,
+        file: Annotated[UploadFile, File(description="The document (PDF, DOCX, ...).")],
+        groups: Annotated[str, Form(description="Comma-separated groups allowed to read it.")],
+    ) -> IngestOut:
+        identity.require("content_owner")
+        wanted = sorted({g.strip() for g in groups.split(",") if g.strip()})
+        if not wanted:
+            raise HTTPException(status_code=422, detail="groups: give at least one group")
+        if not identity.is_admin and not set(wanted) <= identity.groups:
+            raise ForbiddenError("content owners can only grant groups they belong to")
+        limit = int(services.settings.max_file_mb * 1024 * 1024)
+        data = await file.read(limit + 1)
+        if len(data) > limit:
+            raise HTTPException(status_code=413, detail=f"{file.filename}: over the "
+                                f"{services.settings.max_file_mb:g} MB limit")
+        outcome = await run_in_threadpool(
+            store_upload, services, file.filename or "", data, wanted)
+        await run_in_threadpool(audited, {"kind": "upload", "user": identity.user,
+                                          "file": outcome.path, "groups": wanted,
+                                          "status": outcome.status}, identity)
+        if outcome.status not in ("ok", "unchanged"):
+            raise HTTPException(status_code=422, detail=f"{file.filename}: {outcome.reason}")
+        return IngestOut(file=file.filename or "", status=outcome.status,
+                         chunks=outcome.chunks, groups=wanted)
 
     @app.delete("/v1/documents/{doc_id}", status_code=204,
                 summary="Delete a document, its chunks and vectors (content owner, admin)")

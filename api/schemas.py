@@ -215,3 +215,12 @@ class GroupsUpdate(BaseModel):
     )
 
     groups: list[str] = Field(..., description="Groups allowed to read the document.")
+
+
+class IngestOut(BaseModel):
+    """What became of an uploaded document."""
+
+    file: str
+    status: str = Field(..., description="ok, or unchanged when the same content was there.")
+    chunks: int
+    groups: list[str]

@@ -109,3 +109,35 @@ def test_no_answer_without_an_audit_record(
     assert response.status_code == 503
     assert "audit" in response.json()["detail"]
 
+
+
+def test_content_owner_uploads_for_their_groups_only(
+    client: httpx.Client, server_url: str, demo_services: Services
+) -> None:
+    owner_key, _ = demo_services.keys.create("olga", ["staff"], "content_owner")
+    owner = {"authorization": f"Bearer {owner_key}"}
+    note = b"# Parking\n\nStaff parking permits cost EUR 35 per quarter at Harbour Street.\n"
+    created = httpx.post(f"{server_url}/v1/documents", headers=owner,
+                         files={"file": ("../parking.md", note)}, data={"groups": "staff"})
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "ok" and created.json()["chunks"] >= 1
+    found = client.post("/v1/search", json={"query": "parking permits quarter", "top_k": 1})
+    assert "parking" in found.json()["results"][0]["document"]["source_path"]
+    again = httpx.post(f"{server_url}/v1/documents", headers=owner,
+                       files={"file": ("parking.md", note)}, data={"groups": "staff"})
+    assert again.json()["status"] == "unchanged"
+    other_group = httpx.post(f"{server_url}/v1/documents", headers=owner,
+                             files={"file": ("x.md", b"# X\n\ntext")}, data={"groups": "board"})
+    assert other_group.status_code == 403
+    employee = client.post("/v1/documents", files={"file": ("y.md", b"# Y\n\ntext")},
+                           data={"groups": "staff"})
+    assert employee.status_code == 403
+    broken = httpx.post(f"{server_url}/v1/documents", headers=owner,
+                        files={"file": ("broken.docx", b"PK\x03\x04not really a docx")},
+                        data={"groups": "staff"})
+    assert broken.status_code == 422 and "broken.docx" in broken.json()["detail"]
+    # The owner deletes it; it is gone for everyone, vectors included.
+    doc_id = found.json()["results"][0]["document"]["doc_id"]
+    assert httpx.delete(f"{server_url}/v1/documents/{doc_id}", headers=owner).status_code == 204
+    after = client.post("/v1/search", json={"query": "parking permits quarter", "top_k": 3})
+    assert all(r["document"]["doc_id"] != doc_id for r in after.json()["results"])
