@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.auditing import ask_record, search_record
+from api.auth import Identity
 from api.settings import Settings, SettingsError, load_settings
 from api.wiring import Services, build_services
 from indexes.errors import IndexStoreError, ModelMismatchError
@@ -71,12 +74,14 @@ class _Bar:
         self.progress.advance(self.chunks, count)
 
 
-def _run_ingest(services: Services, paths: list[Path]) -> IngestReport:
+def _run_ingest(
+    services: Services, paths: list[Path], groups: tuple[str, ...] | None = None
+) -> IngestReport:
     files, _ = discover(paths)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as progress:
-        report = services.ingester.run(paths, _Bar(progress, len(files)))
+        report = services.ingester.run(paths, _Bar(progress, len(files)), groups)
     table = Table(title="Ingestion summary")
     for column in ("file", "status", "documents", "chunks", "reason"):
         table.add_column(column)
@@ -98,10 +103,14 @@ def _run_ingest(services: Services, paths: list[Path]) -> IngestReport:
 
 
 @app.command()
-def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders.")]) -> None:
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders.")],
+    groups: Annotated[str, typer.Option(help="Comma-separated access groups for documents "
+                                             "without a NAME.acl.json or _acl.json.")] = "",
+) -> None:
     """Ingest files and folders; unchanged files are skipped. Exit 1 if any file failed."""
     services = _services()
-    report = _run_ingest(services, paths)
+    report = _run_ingest(services, paths, tuple(sorted({g for g in groups.split(",") if g})))
     if report.count("failed"):
         raise typer.Exit(1)
 
@@ -114,12 +123,20 @@ def search(
 ) -> None:
     """Show the best-matching passages for a query."""
     services = _services()
-    for rank, hit in enumerate(services.retriever.search(query, top_k, None, mode), start=1):
+    hits = services.retriever.search(query, top_k, None, mode)
+    services.audit.append(_local_identity().user,
+                          search_record(services, _local_identity(), "cli", query, hits))
+    for rank, hit in enumerate(hits, start=1):
         doc, chunk = hit.stored.document, hit.stored.chunk
         page = f", page {chunk.page}" if chunk.page else ""
         console.print(f"[bold]{rank}. {doc.title}{page}[/bold]  score {hit.score:.4f}  "
                       f"[dim]{chunk.chunk_id}[/dim]")
         console.print(f"   {chunk.text[:300]}", markup=False)
+
+
+def _local_identity() -> Identity:
+    """The operator at the server's console: unrestricted, recorded by OS user name."""
+    return Identity(f"local:{getpass.getuser()}", frozenset(), frozenset({"admin"}), "cli")
 
 
 def _print_answer(services: Services, question: str) -> Answer:
@@ -133,6 +150,8 @@ def _print_answer(services: Services, question: str) -> Answer:
             console.print(event, end="", markup=False, highlight=False)
     console.print()
     assert answer is not None
+    services.audit.append(_local_identity().user,
+                          ask_record(services, _local_identity(), "cli", answer))
     if answer.refused and streamed.strip() != answer.text:
         # The draft streamed above failed verification against its sources.
         console.print(f"[yellow]Not verified against the sources: {answer.text}[/yellow]")

@@ -130,13 +130,22 @@ class Ingester:
         self.default_groups = default_groups
         self.clock = clock
 
-    def run(self, paths: Iterable[Path], progress: IngestProgress | None = None) -> IngestReport:
-        """Ingest every file under `paths`; returns one outcome per file."""
+    def run(
+        self,
+        paths: Iterable[Path],
+        progress: IngestProgress | None = None,
+        default_groups: tuple[str, ...] | None = None,
+    ) -> IngestReport:
+        """Ingest every file under `paths`; returns one outcome per file.
+
+        `default_groups` (else the ingester's own) applies to files with no access file.
+        """
+        groups = self.default_groups if default_groups is None else default_groups
         files, missing = discover(paths)
         report = IngestReport(list(missing))
         queue: list[_Pending] = []
         for path in files:
-            pending = self._prepare(path)
+            pending = self._prepare(path, groups)
             if pending.items:
                 queue.append(pending)
             else:
@@ -150,7 +159,7 @@ class Ingester:
         self.index.save()
         return report
 
-    def _prepare(self, path: Path) -> _Pending:
+    def _prepare(self, path: Path, default_groups: tuple[str, ...]) -> _Pending:
         """Parse and chunk one file; the outcome says ok/unchanged/failed before storing."""
         outcome = FileOutcome(str(path), "ok")
         try:
@@ -162,7 +171,7 @@ class Ingester:
             if suffix not in SUPPORTED_TYPES and suffix != ".jsonl":
                 return _Pending(FileOutcome(str(path), "unsupported",
                                             f"unsupported file type {suffix or '(none)'}"), [])
-            outcome.groups = read_groups(path, self.default_groups)
+            outcome.groups = read_groups(path, default_groups)
             items = list(self._documents(path, outcome.groups))
         except ParseError as exc:
             return _Pending(FileOutcome(str(path), "failed", exc.reason), [])

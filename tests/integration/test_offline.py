@@ -7,6 +7,7 @@ and the log must stay empty (nothing even tried to reach the network).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -83,7 +84,7 @@ def test_ingest_search_ask_with_network_refused(tmp_path: Path) -> None:
     corpus = [DEMO_CORPUS / "retail-credit-policy.pdf", DEMO_CORPUS / "aml-kyc-procedure.docx",
               DEMO_CORPUS / "procedure-reclamations.html", DEMO_CORPUS / "wire-cutoff-change.eml"]
     commands = [
-        [*coffre, "ingest", *map(str, corpus)],
+        [*coffre, "ingest", "--groups", "staff", *map(str, corpus)],
         [*coffre, "search", "loan-to-value buy-to-let", "--top-k", "3"],
         [*coffre, "ask", "How long is a property valuation report valid for?"],
     ]
@@ -94,7 +95,16 @@ def test_ingest_search_ask_with_network_refused(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stdout + done.stderr
         outputs.append(done.stdout)
     assert log.read_text() == "", f"network was attempted:\n{log.read_text()}"
-    assert "ok 4" in outputs[0]
+    # The CLI's search and ask are in the audit trail too, and the chain verifies.
+    audit = subprocess.run([*coffre, "audit", "export"], env=env, capture_output=True,
+                           text=True, cwd=tmp_path, check=True).stdout.splitlines()
+    kinds = [(json.loads(line)["body"]["kind"], json.loads(line)["body"]["channel"])
+             for line in audit]
+    assert kinds == [("search", "cli"), ("ask", "cli")]
+    verified = subprocess.run([*coffre, "audit", "verify"], env=env, capture_output=True,
+                              text=True, cwd=tmp_path)
+    assert verified.returncode == 0 and "intact (2 records)" in verified.stdout
+    assert "ok 4" in outputs[0] and "no access groups" not in outputs[0]
     assert "Retail Credit Policy" in outputs[1]
     # The model ran and its answer went through citation and verification: either it is
     # cited to the policy, or the verifier withdrew it (the small model may misread a figure).
