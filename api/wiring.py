@@ -83,6 +83,36 @@ def build_generator(settings: Settings) -> LlamaCppGenerator:
     )
 
 
+def retrieval_config(settings: Settings) -> RetrievalConfig:
+    """Retrieval settings: mode, fusion, weights, candidates, reranking depth, languages."""
+    return RetrievalConfig(
+        mode=settings.search_mode,
+        fusion=settings.fusion,
+        rrf_k=settings.rrf_k,
+        vector_weight=settings.vector_weight,
+        keyword_weight=settings.keyword_weight,
+        candidates=settings.candidates,
+        rerank_depth=settings.rerank_depth,
+        embedding_languages=frozenset(
+            lang.strip() for lang in settings.embedding_languages.split(",") if lang.strip()
+        ),
+        foreign_vector_factor=settings.foreign_vector_factor,
+    )
+
+
+def answer_config(settings: Settings) -> AnswerConfig:
+    """Answering settings: sources, refusal, verification and generation."""
+    return AnswerConfig(
+        top_k=settings.top_k,
+        min_relevance=settings.min_relevance,
+        verification_threshold=settings.verification_threshold,
+        drop_unverified=settings.drop_unverified,
+        generation=GenerationConfig(
+            max_tokens=settings.max_answer_tokens, temperature=settings.temperature
+        ),
+    )
+
+
 def build_services(settings: Settings, generator: Generator | None = None) -> Services:
     """Wire store, index, embedder, ingester, retriever and answerer from the settings.
 
@@ -102,39 +132,14 @@ def build_services(settings: Settings, generator: Generator | None = None) -> Se
     retriever = Retriever(
         index,
         embedder,
-        RetrievalConfig(
-            mode=settings.search_mode,
-            fusion=settings.fusion,
-            rrf_k=settings.rrf_k,
-            vector_weight=settings.vector_weight,
-            keyword_weight=settings.keyword_weight,
-            candidates=settings.candidates,
-            rerank_depth=settings.rerank_depth,
-            embedding_languages=frozenset(
-                lang.strip() for lang in settings.embedding_languages.split(",") if lang.strip()
-            ),
-            foreign_vector_factor=settings.foreign_vector_factor,
-        ),
+        retrieval_config(settings),
         CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None,
     )
     generator = generator or build_generator(settings)
     citations = CitationBuilder(
         embedder.embed_passages, index.similarity, min_support=settings.citation_min_support
     )
-    answerer = Answerer(
-        retriever,
-        generator,
-        citations,
-        AnswerConfig(
-            top_k=settings.top_k,
-            min_relevance=settings.min_relevance,
-            verification_threshold=settings.verification_threshold,
-            drop_unverified=settings.drop_unverified,
-            generation=GenerationConfig(
-                max_tokens=settings.max_answer_tokens, temperature=settings.temperature
-            ),
-        ),
-    )
+    answerer = Answerer(retriever, generator, citations, answer_config(settings))
     keys = KeyStore(settings.data_dir / "auth.sqlite3")
     jwt_config = (
         JwtConfig(settings.jwt_jwks_file, settings.jwt_issuer, settings.jwt_audience,
