@@ -374,9 +374,10 @@ def keys_create(
     quiet: Annotated[bool, typer.Option("--quiet", help="Print the key alone.")] = False,
 ) -> None:
     """Create an API key; it is shown once."""
-    from api.keys import KeyError_, KeyStore
+    from api.keys import KeyError_
+    from api.wiring import key_store
 
-    store = KeyStore(_settings().data_dir / "auth.sqlite3")
+    store = key_store(_settings())
     try:
         secret, key = store.create(user, [g for g in groups.split(",") if g], role)
     except KeyError_ as exc:
@@ -393,12 +394,12 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """Every key (never the secret)."""
-    from api.keys import KeyStore
+    from api.wiring import key_store
 
     table = Table(title="API keys")
     for column in ("key id", "user", "role", "groups", "created", "revoked"):
         table.add_column(column)
-    for key in KeyStore(_settings().data_dir / "auth.sqlite3").list():
+    for key in key_store(_settings()).list():
         table.add_row(key.key_id, key.user, key.role, ",".join(key.groups), key.created_at,
                       key.revoked_at or "")
     console.print(table)
@@ -407,10 +408,11 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: str) -> None:
     """Revoke a key by id."""
-    from api.keys import KeyError_, KeyStore
+    from api.keys import KeyError_
+    from api.wiring import key_store
 
     try:
-        KeyStore(_settings().data_dir / "auth.sqlite3").revoke(key_id)
+        key_store(_settings()).revoke(key_id)
     except KeyError_ as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
@@ -424,9 +426,9 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the hash chain; exit 1 naming the first bad record."""
-    from indexes.audit import AuditLog
+    from api.wiring import audit_log
 
-    log = AuditLog(_settings().data_dir / "audit.sqlite3")
+    log = audit_log(_settings())
     bad = log.verify()
     if bad is not None:
         err.print(f"[red]audit trail broken at record {bad}: edited, deleted or reordered[/red]")
@@ -441,9 +443,9 @@ def audit_export(
     """Write every audit record as JSON Lines."""
     import json
 
-    from indexes.audit import AuditLog
+    from api.wiring import audit_log
 
-    log = AuditLog(_settings().data_dir / "audit.sqlite3")
+    log = audit_log(_settings())
     lines = (json.dumps(r.__dict__, ensure_ascii=False) + "\n" for r in log.records())
     if out is None:
         sys.stdout.writelines(lines)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from api.settings import Settings
-from api.wiring import Services, build_services
+from api.wiring import Services, build_embedder, build_services
 from indexes.records import file_sha256
 from ingest.jobs import IngestProgress
 from rag.metrics import Qrels, evaluate
@@ -78,14 +78,13 @@ def sample(dataset: Dataset, limit: int | None, seed: int = 13) -> Dataset:
 
 def eval_services(settings: Settings, dataset: Dataset) -> Services:
     """Services over the throwaway index of this corpus, model and chunking."""
-    services = build_services(settings)
+    # Only the model's identity is needed for the key (a fingerprint, no model load).
     key = hashlib.sha256(
         "\x1f".join([
-            file_sha256(dataset.corpus), services.embedder.model_id,
+            file_sha256(dataset.corpus), build_embedder(settings).model_id,
             str(settings.chunk_size), str(settings.chunk_overlap),
         ]).encode()
     ).hexdigest()[:16]
-    services.close()
     folder = settings.data_dir / "eval" / f"{dataset.name}-{key}"
     return build_services(settings.model_copy(update={"data_dir": folder}))
 

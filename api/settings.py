@@ -74,16 +74,9 @@ class Settings(BaseSettings):
             raise ValueError(f"must be smaller than COFFRE_CHUNK_SIZE ({size})")
         return value
 
-    @field_validator("jwt_jwks_file")
+    @field_validator("llm_model", "jwt_jwks_file")
     @classmethod
-    def _jwks_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"file {value} does not exist")
-        return value
-
-    @field_validator("llm_model")
-    @classmethod
-    def _gguf_exists(cls, value: Path | None) -> Path | None:
+    def _file_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"file {value} does not exist")
         return value

@@ -113,17 +113,32 @@ def answer_config(settings: Settings) -> AnswerConfig:
     )
 
 
-def build_services(settings: Settings, generator: Generator | None = None) -> Services:
-    """Wire store, index, embedder, ingester, retriever and answerer from the settings.
-
-    Models load lazily: nothing heavy happens until the first embedding or answer.
-    """
-    embedder = SentenceTransformerEmbedder(
+def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The embedding model named by the settings (not loaded yet)."""
+    return SentenceTransformerEmbedder(
         settings.embedding_model or default_embedding_model_path(),
         query_prefix=settings.query_prefix,
         passage_prefix=settings.passage_prefix,
         batch_size=settings.embed_batch_size,
     )
+
+
+def key_store(settings: Settings) -> KeyStore:
+    """The API keys of this data directory."""
+    return KeyStore(settings.data_dir / "auth.sqlite3")
+
+
+def audit_log(settings: Settings) -> AuditLog:
+    """The audit trail of this data directory."""
+    return AuditLog(settings.data_dir / "audit.sqlite3")
+
+
+def build_services(settings: Settings, generator: Generator | None = None) -> Services:
+    """Wire store, index, embedder, ingester, retriever and answerer from the settings.
+
+    Models load lazily: nothing heavy happens until the first embedding or answer.
+    """
+    embedder = build_embedder(settings)
     index = DocumentIndex(settings.data_dir / "index", embedder)
     chunker = Chunker(
         ChunkConfig(settings.chunk_size, settings.chunk_overlap), embedder.count_tokens
@@ -140,7 +155,7 @@ def build_services(settings: Settings, generator: Generator | None = None) -> Se
         embedder.embed_passages, index.similarity, min_support=settings.citation_min_support
     )
     answerer = Answerer(retriever, generator, citations, answer_config(settings))
-    keys = KeyStore(settings.data_dir / "auth.sqlite3")
+    keys = key_store(settings)
     jwt_config = (
         JwtConfig(settings.jwt_jwks_file, settings.jwt_issuer, settings.jwt_audience,
                   settings.jwt_user_claim, settings.jwt_groups_claim, settings.jwt_roles_claim)
@@ -148,5 +163,5 @@ def build_services(settings: Settings, generator: Generator | None = None) -> Se
     )
     return Services(
         settings, embedder, index, ingester, retriever, generator, answerer, keys,
-        Authenticator(keys, jwt_config), AuditLog(settings.data_dir / "audit.sqlite3"),
+        Authenticator(keys, jwt_config), audit_log(settings),
     )

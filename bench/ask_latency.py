@@ -26,6 +26,7 @@ from llama_cpp import Llama
 from api.app import create_app
 from api.settings import load_settings
 from api.wiring import build_services
+from rag.generation import GenerationConfig
 from rag.prompt import build_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,13 +44,17 @@ def _http_ask(url: str, key: str, question: str) -> tuple[float, float]:
     return first, time.perf_counter() - started
 
 
-def _bare(llm: Llama, messages: list[dict[str, str]], settings: object) -> tuple[float, float]:
+def _bare(
+    llm: Llama, messages: list[dict[str, str]], config: GenerationConfig
+) -> tuple[float, float]:
     started = time.perf_counter()
     first = 0.0
     llm.reset()
     for piece in llm.create_chat_completion(
-        messages=messages, stream=True, max_tokens=settings.max_answer_tokens,  # type: ignore[attr-defined]
-        temperature=settings.temperature, top_p=1.0, repeat_penalty=1.1, seed=0,  # type: ignore[attr-defined]
+        # The same sampling settings Coffre's generator passes, read from the same config.
+        messages=messages, stream=True, max_tokens=config.max_tokens,  # type: ignore[arg-type]
+        temperature=config.temperature, top_p=config.top_p,
+        repeat_penalty=config.repeat_penalty, seed=config.seed,
     ):
         if piece["choices"][0]["delta"].get("content") and not first:  # type: ignore[index]
             first = time.perf_counter() - started
@@ -83,7 +88,8 @@ def main() -> None:
             prompt = build_prompt(question, hits,
                                   budget_tokens=generator.context_size - settings.max_answer_tokens,
                                   count_tokens=generator.count_tokens)
-            bare_first, bare_total = _bare(bare, prompt.messages, settings)
+            bare_first, bare_total = _bare(bare, prompt.messages,
+                                           services.answerer.config.generation)
             rows.append((api_first, api_total, bare_first, bare_total))
         server.should_exit = True
         services.close()

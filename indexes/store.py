@@ -67,6 +67,11 @@ _CHUNK_COLUMNS = (
 )
 
 
+def _match_expression(terms: Sequence[str]) -> str:
+    """An FTS5 query matching any of the terms, each quoted so no term acts as syntax."""
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
 def _document(row: Sequence[object]) -> DocumentRecord:
     return DocumentRecord(
         doc_id=str(row[0]),
@@ -328,7 +333,7 @@ class Store:
         unique = list(dict.fromkeys(t for t in terms if t))
         if not unique or k <= 0:
             return []
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+        match = _match_expression(unique)
         sql = "SELECT rowid, -bm25(chunk_terms) AS score FROM chunk_terms WHERE chunk_terms MATCH ?"
         params: list[object] = [match]
         if not search_filter.is_empty:
@@ -356,7 +361,7 @@ class Store:
         allowed = (
             f"SELECT c.rowid FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE {clause}"
         )
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+        match = _match_expression(unique)
         with self._reader() as db:
             rows = db.execute(
                 f"SELECT rowid, terms FROM chunk_terms WHERE chunk_terms MATCH ? "
