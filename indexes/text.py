@@ -30,8 +30,17 @@ FRENCH_STOPWORDS = frozenset(
 )
 _STOPWORDS = {"en": ENGLISH_STOPWORDS, "fr": FRENCH_STOPWORDS}
 _STEMMER_NAMES = {"en": "english", "fr": "french"}
-_FRENCH_MARKERS = frozenset("le la les des du une est et dans pour avec sur qui que pas".split())
-_ENGLISH_MARKERS = frozenset("the and is are of to in for with on that this be by".split())
+# Short questions carry few function words, so interrogatives and pronouns count too.
+_FRENCH_MARKERS = frozenset(
+    """le la les des du de un une est et dans pour avec sur qui que pas quel quelle quels
+    quelles quand pourquoi combien comment où il elle je au aux à""".split()
+)
+_ENGLISH_MARKERS = frozenset(
+    """the and is are of to in for with on that this be by what which when why how who
+    does do can i it""".split()
+)
+# Letters that English words almost never carry; a word with one leans towards French.
+_FRENCH_LETTERS = re.compile(r"[éèêàùâîôûçœ]", re.IGNORECASE)
 
 
 def fold(text: str) -> str:
@@ -46,7 +55,8 @@ def detect_language(text: str) -> str:
     french = sum(w in _FRENCH_MARKERS for w in words)
     english = sum(w in _ENGLISH_MARKERS for w in words)
     elisions = len(_ELISION.findall(text[:4000]))
-    return "fr" if french + elisions > english else "en"
+    accented = sum(bool(_FRENCH_LETTERS.search(w)) for w in words)
+    return "fr" if french + elisions + 0.5 * accented > english else "en"
 
 
 @lru_cache(maxsize=4)

@@ -97,3 +97,20 @@ def test_detect_language_defaults_to_english_when_unsure() -> None:
 
 def test_elisions_count_towards_french() -> None:
     assert detect_language("l'avis d'un client") == "fr"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Combien de jours de télétravail par semaine un salarié à temps plein peut-il prendre ?",
+        "Quel montant en 2003",
+        "En quelle année Jakob Böhme tombe-t-il malade ?",
+    ],
+)
+def test_detect_language_short_french_questions(question: str) -> None:
+    # Few function words: interrogatives, pronouns and accented letters must decide.
+    assert detect_language(question) == "fr"
+
+
+def test_an_accented_loanword_does_not_make_english_french() -> None:
+    assert detect_language("Where is the café near the branch?") == "en"
