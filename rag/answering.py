@@ -17,7 +17,7 @@ from rag.citations import Citation, CitationBuilder, Sentence, parse_markers
 from rag.generation import GenerationConfig, Generator
 from rag.prompt import PROMPT_VERSION, REFUSAL_EN, REFUSAL_FR, build_prompt, source_label
 from rag.retrieval import Hit, Retriever, SearchMode
-from rag.verification import SentenceCheck, verify
+from rag.verification import SentenceCheck, supporting_sources, verify
 
 _REFUSAL_MARKERS = ("i don't know", "i do not know", "je ne sais pas")
 
@@ -155,8 +155,7 @@ class Answerer:
             return
         raw = strip_echoed_labels(raw, prompt.sources)
         clean, sentences = parse_markers(raw, len(prompt.sources))
-        citations = self.citations.build(sentences, prompt.sources, question)
-        checks = verify(sentences, citations, prompt.sources, self.config.verification_threshold)
+        citations, checks = self._cite_and_verify(sentences, prompt.sources, question)
         if not any(c.verified for c in checks):
             yield self._refusal(question, refusal_text(question), prompt.sources, timings, started)
             return
@@ -165,6 +164,35 @@ class Answerer:
         timings["total_s"] = time.perf_counter() - started
         yield Answer(question, clean, False, citations, prompt.sources,
                      self.generator.model_id, timings=timings, checks=checks)
+
+    def _cite_and_verify(
+        self, sentences: list[Sentence], sources: list[Hit], question: str
+    ) -> tuple[list[Citation], list[SentenceCheck]]:
+        """Citations and checks; a citation the model got wrong is moved to the right source.
+
+        Small models often write [2] where the fact is in [1]. When a sentence's own markers
+        fail verification but other sources given to the model verify it, those become its
+        citations (origin "repair"); a sentence no source verifies stays unverified.
+        """
+        threshold = self.config.verification_threshold
+        scores = self.citations.scores(sentences, sources, question)
+        citations = self.citations.build(sentences, sources, question, scores)
+        checks = verify(sentences, citations, sources, threshold)
+        repaired = False
+        for check in checks:
+            found = () if check.verified else supporting_sources(
+                check.text, scores[check.index], sources, threshold)
+            if found:
+                citations = [c for c in citations if c.sentence != check.index] + [
+                    self.citations.cite(check.index, number, check.text, sources,
+                                        scores[check.index], "repair")
+                    for number in found
+                ]
+                repaired = True
+        if repaired:
+            citations.sort(key=lambda c: (c.sentence, c.number))
+            checks = verify(sentences, citations, sources, threshold)
+        return citations, checks
 
     def _refusal(
         self, question: str, text: str, hits: list[Hit], timings: dict[str, float], started: float

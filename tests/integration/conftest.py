@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ import uvicorn
 from api.app import create_app
 from api.settings import load_settings
 from api.wiring import Services, build_services
+from rag.generation import default_llm_path
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_CORPUS = ROOT / "bench" / "demo" / "corpus"
@@ -27,7 +29,10 @@ pytestmark = pytest.mark.integration
 def demo_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """Services over a fresh data directory holding the ingested demo corpus."""
     data_dir = tmp_path_factory.mktemp("coffre-data")
-    services = build_services(load_settings(data_dir=data_dir, threads=2))
+    # The smallest model keeps the suite fast; test_default_model.py runs the default one.
+    services = build_services(
+        load_settings(data_dir=data_dir, threads=2, llm_model=default_llm_path())
+    )
     report = services.ingester.run([DEMO_CORPUS])
     assert report.count("failed") == 0, [o for o in report.outcomes if o.status == "failed"]
     yield services
@@ -40,11 +45,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server_url(demo_services: Services) -> Iterator[str]:
-    """The real app served by uvicorn on a loopback port, in a background thread."""
+@contextmanager
+def serving(services: Services) -> Iterator[str]:
+    """The real app over `services`, served by uvicorn on a loopback port in a thread."""
     port = _free_port()
-    config = uvicorn.Config(create_app(demo_services), host="127.0.0.1", port=port,
+    config = uvicorn.Config(create_app(services), host="127.0.0.1", port=port,
                             log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -59,9 +64,18 @@ def server_url(demo_services: Services) -> Iterator[str]:
             time.sleep(0.2)
     else:  # pragma: no cover
         raise RuntimeError("server did not start")
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server_url(demo_services: Services) -> Iterator[str]:
+    """The demo services over HTTP."""
+    with serving(demo_services) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -30,5 +30,5 @@ def test_split_smollm_is_assembled_verified_and_used(
     path = catalogue.assemble(model, models)
     assert path.read_bytes() == data
     assert catalogue.is_installed(model, models)
-    settings = load_settings(data_dir=tmp_path / "data", llm="smollm2-135m")
+    settings = load_settings(data_dir=tmp_path / "data", models_dir=models, llm="smollm2-135m")
     assert build_generator(settings).path == path

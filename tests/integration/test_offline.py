@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.generation import default_llm_path
 from tests.integration.conftest import DEMO_CORPUS
 
 pytestmark = pytest.mark.integration
@@ -65,6 +66,7 @@ def _guarded_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
         "PYTHONPATH": str(guard_dir),
         "COFFRE_TEST_NET_LOG": str(log),
         "COFFRE_DATA_DIR": str(tmp_path / "data"),
+        "COFFRE_LLM_MODEL": str(default_llm_path()),
         "HOME": str(tmp_path / "home"),  # no cached model or spaCy data from elsewhere
     })
     return env, log

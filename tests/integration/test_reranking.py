@@ -12,6 +12,7 @@ from transformers import BertConfig, BertForSequenceClassification, BertTokenize
 from api.settings import load_settings
 from api.wiring import build_services
 from indexes.embedder import default_embedding_model_path
+from rag.generation import default_llm_path
 from tests.integration.conftest import DEMO_CORPUS
 
 pytestmark = pytest.mark.integration
@@ -33,7 +34,8 @@ def test_reranker_reorders_candidates_by_cross_encoder_scores(
     tiny_cross_encoder: Path, tmp_path: Path
 ) -> None:
     services = build_services(load_settings(
-        data_dir=tmp_path, reranker_model=tiny_cross_encoder, rerank_depth=8))
+        data_dir=tmp_path, reranker_model=tiny_cross_encoder, rerank_depth=8,
+        llm_model=default_llm_path()))
     services.ingester.run([DEMO_CORPUS / "it-security-faq.md", DEMO_CORPUS / "fee-schedule.xlsx"])
     query = "How often must passwords be changed?"
     hits = services.retriever.search(query, 5)
@@ -43,7 +45,9 @@ def test_reranker_reorders_candidates_by_cross_encoder_scores(
     assert [h.rerank_score for h in hits] == pytest.approx([float(s) for s in reference])
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     # Without the reranker, the fused order is what comes back.
-    plain = build_services(load_settings(data_dir=tmp_path)).retriever.search(query, 5)
+    plain = build_services(
+        load_settings(data_dir=tmp_path, llm_model=default_llm_path())
+    ).retriever.search(query, 5)
     assert all(h.rerank_score is None for h in plain)
     services.close()
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from api.evaluation import load_dataset, sample
+from rag.generation import default_llm_path
 from tests.integration.conftest import SHARED
 
 pytestmark = pytest.mark.integration
@@ -48,7 +49,8 @@ def _dataset(folder: Path) -> Path:
 
 
 def _eval(dataset: Path, data_dir: Path, *args: str) -> str:
-    env = {**os.environ, "COFFRE_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "COFFRE_DATA_DIR": str(data_dir),
+           "COFFRE_LLM_MODEL": str(default_llm_path())}
     done = subprocess.run(
         [sys.executable, "-m", "api.cli", "eval", "retrieval", str(dataset), *args],
         env=env, capture_output=True, text=True, timeout=600,

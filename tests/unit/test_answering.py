@@ -228,3 +228,24 @@ def test_source_headers_echoed_by_the_model_are_removed(
     hits = retriever.search("card fee", 2)
     echoed = f"[1] {source_label(hits[0])} The card fee is five euros per month."
     assert strip_echoed_labels(echoed, hits) == "[1] The card fee is five euros per month."
+
+
+def test_a_citation_to_the_wrong_source_is_repaired(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    question = "What is the card fee?"
+    hits = Retriever(library, embedder, RetrievalConfig()).search(question, 3)
+    wrong = next(n for n, h in enumerate(hits, 1) if h.stored.document.title != "Card tariffs")
+    reply = [f"The card fee is five euros per month [{wrong}]."]
+    answer = _verifying(library, embedder, reply, drop=False).ask(question)
+    assert not answer.refused and answer.checks[0].verified
+    assert [(c.title, c.origin) for c in answer.citations] == [("Card tariffs", "repair")]
+
+
+def test_a_sentence_no_source_verifies_keeps_its_citation_and_stays_unverified(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    reply = ["The card fee is five euros per month [1]. ", "Mortgages cost 99 euros [2]."]
+    answer = _verifying(library, embedder, reply, drop=False).ask("What is the card fee?")
+    assert [c.verified for c in answer.checks] == [True, False]
+    assert all(c.origin != "repair" for c in answer.citations)

@@ -56,3 +56,23 @@ def test_unrelated_sentence_is_below_the_threshold(
     sentences = [Sentence("Penguins migrate across the frozen southern ocean.", (2,))]
     checks = verify(sentences, builder.build(sentences, hits), hits, 0.3)
     assert not checks[0].verified and "below" in checks[0].reason
+
+
+def test_a_sentence_may_take_its_figures_from_two_cited_passages(
+    builder: CitationBuilder, hits: list[Hit]
+) -> None:
+    joined = [Sentence("Buy-to-let is capped at 70% and branches close at 17:30.", (1, 2))]
+    assert verify(joined, builder.build(joined, hits), hits, 0.0)[0].verified
+    alone = [Sentence("Buy-to-let is capped at 70% and branches close at 17:30.", (1,))]
+    assert not verify(alone, builder.build(alone, hits), hits, 0.0)[0].verified
+
+
+def test_supporting_sources_prefers_one_passage_then_a_pair(hits: list[Hit]) -> None:
+    from rag.verification import supporting_sources
+
+    assert supporting_sources("It is 70%.", [0.9, 0.8], hits, 0.5) == (1,)
+    assert supporting_sources("Close at 17:30.", [0.9, 0.8], hits, 0.5) == (2,)
+    assert supporting_sources("70% and 17:30.", [0.9, 0.8], hits, 0.5) == (1, 2)
+    # Below the threshold a passage cannot verify, whatever numbers it holds.
+    assert supporting_sources("Close at 17:30.", [0.9, 0.1], hits, 0.5) == ()
+    assert supporting_sources("It is 99%.", [0.9, 0.8], hits, 0.5) == ()
