@@ -185,6 +185,10 @@ class AskResponse(BaseModel):
     sentences: list[SentenceCheckOut] = Field(
         default_factory=list, description="Per sentence: verified against its sources or not."
     )
+    refusal_reason: str | None = Field(None, description=(
+        "Why the answer is 'I don't know': 'relevance' (nothing relevant retrieved), 'model' "
+        "(the model said so), 'unverified' (no sentence verified by its sources) or "
+        "'self-check' (asked, the model said the sources do not state its answer)."))
 
     @classmethod
     def of(cls, answer: Answer) -> AskResponse:
@@ -196,6 +200,7 @@ class AskResponse(BaseModel):
             prompt_version=answer.prompt_version, timings=answer.timings,
             sentences=[SentenceCheckOut(**{**c.__dict__, "sources": list(c.sources)})
                        for c in answer.checks],
+            refusal_reason=answer.refusal_reason,
         )
 
 

@@ -15,11 +15,26 @@ from indexes.filters import SearchFilter
 from indexes.text import detect_language
 from rag.citations import Citation, CitationBuilder, Sentence, parse_markers
 from rag.generation import GenerationConfig, Generator
-from rag.prompt import PROMPT_VERSION, REFUSAL_EN, REFUSAL_FR, build_prompt, source_label
+from rag.prompt import (
+    PROMPT_VERSION,
+    REFUSAL_EN,
+    REFUSAL_FR,
+    SELF_CHECK,
+    build_prompt,
+    source_label,
+)
 from rag.retrieval import Hit, Retriever, SearchMode
 from rag.verification import SentenceCheck, supporting_sources, verify
 
+_VERDICT = GenerationConfig(max_tokens=3, temperature=0.0)
 _REFUSAL_MARKERS = ("i don't know", "i do not know", "je ne sais pas")
+_SILENT_SOURCES = re.compile(
+    r"not (?:mentioned|stated|specified|provided|given|found|included|available)"
+    r"|(?:sources|documents|context) (?:do|does) not (?:contain|mention|state|say|specify)"
+    r"|no information|cannot find|can't find"
+    r"|n'est pas (?:mentionn|précis|indiqu)|ne (?:mentionnent|précisent|contiennent) pas"
+    r"|aucune information"
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,7 @@ class AnswerConfig:
     min_relevance: float = 0.3
     verification_threshold: float = 0.35
     drop_unverified: bool = False
+    self_check: bool = True
     generation: GenerationConfig = field(default_factory=GenerationConfig)
 
 
@@ -46,6 +62,8 @@ class Answer:
     prompt_version: str = PROMPT_VERSION
     timings: dict[str, float] = field(default_factory=dict)
     checks: list[SentenceCheck] = field(default_factory=list)
+    # Why Coffre said "I don't know": "relevance", "model", "self-check" or "unverified".
+    refusal_reason: str | None = None
 
 
 def refusal_text(question: str) -> str:
@@ -67,9 +85,16 @@ def strip_echoed_labels(text: str, sources: list[Hit]) -> str:
 
 
 def is_refusal(text: str) -> bool:
-    """True when the model said it does not know."""
+    """True when the model said it does not know, or opened by saying the sources are silent.
+
+    "X is not mentioned in the sources" as a first sentence is a refusal in other words; the
+    same phrase later in an answer only qualifies what came before, and is kept.
+    """
     lowered = text.lower().replace("’", "'")
-    return any(marker in lowered for marker in _REFUSAL_MARKERS)
+    if any(marker in lowered for marker in _REFUSAL_MARKERS):
+        return True
+    first = re.split(r"(?<=[.!?])\s", lowered.strip(), maxsplit=1)[0]
+    return bool(_SILENT_SOURCES.search(first))
 
 
 def _keep_verified(
@@ -137,7 +162,7 @@ class Answerer:
         if relevance < self.config.min_relevance:
             text = refusal_text(question)
             yield text
-            yield self._refusal(question, text, hits, timings, started)
+            yield self._refusal(question, hits, timings, started, "relevance")
             return
         budget = self.generator.context_size - self.config.generation.max_tokens
         prompt = build_prompt(
@@ -151,19 +176,39 @@ class Answerer:
             yield piece
         raw = "".join(pieces).strip()
         if not raw or is_refusal(raw):
-            yield self._refusal(question, refusal_text(question), prompt.sources, timings, started)
+            yield self._refusal(question, prompt.sources, timings, started, "model")
             return
         raw = strip_echoed_labels(raw, prompt.sources)
         clean, sentences = parse_markers(raw, len(prompt.sources))
         citations, checks = self._cite_and_verify(sentences, prompt.sources, question)
         if not any(c.verified for c in checks):
-            yield self._refusal(question, refusal_text(question), prompt.sources, timings, started)
+            yield self._refusal(question, prompt.sources, timings, started, "unverified")
+            return
+        if self.config.self_check and not self._confirmed(prompt.messages, raw, timings):
+            yield self._refusal(question, prompt.sources, timings, started, "self-check")
             return
         if self.config.drop_unverified:
             clean, citations, checks = _keep_verified(checks, citations, sentences)
         timings["total_s"] = time.perf_counter() - started
         yield Answer(question, clean, False, citations, prompt.sources,
                      self.generator.model_id, timings=timings, checks=checks)
+
+    def _confirmed(
+        self, messages: list[dict[str, str]], answer: str, timings: dict[str, float]
+    ) -> bool:
+        """Ask the model, one more turn, whether the sources state its answer.
+
+        Small models answer a near question when the asked one is not covered (the fee of
+        another card, the limit of another product). Judging an answer is easier for them
+        than refraining from giving one, and the turn reuses the answer's cached context,
+        so it costs a few dozen tokens. Anything but a "no" keeps the answer.
+        """
+        started = time.perf_counter()
+        turn = [*messages, {"role": "assistant", "content": answer},
+                {"role": "user", "content": SELF_CHECK}]
+        verdict = "".join(self.generator.stream(turn, _VERDICT)).strip().lower()
+        timings["self_check_s"] = time.perf_counter() - started
+        return not re.match(r"\W*(no|non)\b", verdict)
 
     def _cite_and_verify(
         self, sentences: list[Sentence], sources: list[Hit], question: str
@@ -195,8 +240,10 @@ class Answerer:
         return citations, checks
 
     def _refusal(
-        self, question: str, text: str, hits: list[Hit], timings: dict[str, float], started: float
+        self, question: str, hits: list[Hit], timings: dict[str, float], started: float,
+        reason: str,
     ) -> Answer:
         timings.setdefault("first_token_s", time.perf_counter() - started)
         timings["total_s"] = time.perf_counter() - started
-        return Answer(question, text, True, [], hits, self.generator.model_id, timings=timings)
+        return Answer(question, refusal_text(question), True, [], hits, self.generator.model_id,
+                      timings=timings, refusal_reason=reason)

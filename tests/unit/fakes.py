@@ -16,6 +16,7 @@ from indexes.library import DocumentBatchItem
 from indexes.records import ChunkRecord, DocumentRecord, content_id
 from indexes.text import analyze
 from rag.generation import GenerationConfig
+from rag.prompt import SELF_CHECK
 
 DIMENSION = 64
 
@@ -73,15 +74,22 @@ class FakeEmbedder:
 
 
 class FakeGenerator:
-    """Yields canned pieces and records the prompts it was given."""
+    """Yields canned pieces and records the prompts it was given.
+
+    The self-check turn (the model judging its own answer) gets `verdict` instead, and is
+    recorded apart, in `checks`.
+    """
 
     def __init__(
-        self, pieces: Sequence[str] = ("",), model_id: str = "fake-llm", context_size: int = 4096
+        self, pieces: Sequence[str] = ("",), model_id: str = "fake-llm", context_size: int = 4096,
+        verdict: str = "Yes",
     ) -> None:
         self.pieces = list(pieces)
         self._model_id = model_id
         self._context_size = context_size
+        self.verdict = verdict
         self.calls: list[list[dict[str, str]]] = []
+        self.checks: list[list[dict[str, str]]] = []
 
     @property
     def model_id(self) -> str:
@@ -95,6 +103,10 @@ class FakeGenerator:
         return len(text.split())
 
     def stream(self, messages: list[dict[str, str]], config: GenerationConfig) -> Iterator[str]:
+        if messages[-1]["content"] == SELF_CHECK:
+            self.checks.append(messages)
+            yield self.verdict
+            return
         self.calls.append(messages)
         yield from self.pieces
 

@@ -185,6 +185,11 @@ def test_refusal_helpers() -> None:
     assert is_refusal("Sorry, I do not know.")
     assert is_refusal("JE NE SAIS PAS")
     assert not is_refusal("The fee is five euros.")
+    assert is_refusal("The CEO of the bank is not mentioned in the provided sources.")
+    assert is_refusal("Le montant n'est pas mentionné dans les sources.")
+    assert is_refusal("The sources do not contain the annual fee. It may be elsewhere.")
+    # Later in an answer, the phrase qualifies a real answer; it is not a refusal.
+    assert not is_refusal("The fee is five euros [1]. Waivers are not mentioned in the sources.")
 
 
 def _verifying(
@@ -249,3 +254,42 @@ def test_a_sentence_no_source_verifies_keeps_its_citation_and_stays_unverified(
     answer = _verifying(library, embedder, reply, drop=False).ask("What is the card fee?")
     assert [c.verified for c in answer.checks] == [True, False]
     assert all(c.origin != "repair" for c in answer.citations)
+
+
+@pytest.mark.parametrize("verdict", ["No.", "no", "Non", " NO, the sources do not say."])
+def test_an_answer_the_model_disowns_on_self_check_is_refused(
+    library: DocumentIndex, embedder: FakeEmbedder, verdict: str
+) -> None:
+    core, generator = answerer(library, embedder, ["The card fee is five euros per month [1]."],
+                               min_relevance=-1.0)
+    generator.verdict = verdict
+    answer = core.ask("What is the card fee?")
+    assert answer.refused and answer.refusal_reason == "self-check"
+    assert answer.text == REFUSAL_EN and answer.citations == []
+    # The check is a further turn of the same conversation: prompt, answer, question.
+    (turn,) = generator.checks
+    assert turn[:2] == generator.calls[0]
+    assert turn[2] == {"role": "assistant", "content": "The card fee is five euros per month [1]."}
+    assert "self_check_s" in answer.timings
+
+
+def test_a_confirmed_answer_is_kept_and_the_check_can_be_turned_off(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    core, generator = answerer(library, embedder, ["The card fee is five euros per month [1]."],
+                               min_relevance=-1.0)
+    answer = core.ask("What is the card fee?")
+    assert not answer.refused and answer.refusal_reason is None and len(generator.checks) == 1
+    core.config = AnswerConfig(top_k=3, min_relevance=-1.0, self_check=False)
+    generator.verdict = "No"
+    assert not core.ask("What is the card fee?").refused
+    assert len(generator.checks) == 1
+
+
+def test_refusals_say_why(library: DocumentIndex, embedder: FakeEmbedder) -> None:
+    core, _ = answerer(library, embedder, ["I don't know."], min_relevance=-1.0)
+    assert core.ask("What is the card fee?").refusal_reason == "model"
+    core, _ = answerer(library, embedder, ["x"], min_relevance=0.99)
+    assert core.ask("Will it rain?").refusal_reason == "relevance"
+    core, _ = answerer(library, embedder, ["The card fee is 99 euros [1]."], min_relevance=-1.0)
+    assert core.ask("What is the card fee?").refusal_reason == "unverified"
