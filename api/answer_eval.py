@@ -7,6 +7,7 @@ the table compares the models, not the retrieval.
 from __future__ import annotations
 
 import json
+import resource
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ class ModelScore:
     refused_wrongly: int = 0
     first_token_s: list[float] = field(default_factory=list)
     total_s: list[float] = field(default_factory=list)
+    tokens_per_s: list[float] = field(default_factory=list)
+    peak_rss_mb: float = 0.0  # of the whole process, after this model's answers
 
     def row(self) -> dict[str, object]:
         """Summary figures for the table."""
@@ -63,6 +66,8 @@ class ModelScore:
             "median TTFT s": f"{statistics.median(self.first_token_s):.2f}"
             if self.first_token_s else "-",
             "median total s": f"{statistics.median(self.total_s):.2f}" if self.total_s else "-",
+            "tokens/s": f"{statistics.median(self.tokens_per_s):.1f}" if self.tokens_per_s else "-",
+            "peak RSS MB": f"{self.peak_rss_mb:.0f}",
         }
 
 
@@ -111,6 +116,9 @@ def score_answer(score: ModelScore, question: Question, answer: Answer) -> None:
     """Add one answer to a model's tally."""
     score.first_token_s.append(answer.timings.get("first_token_s", 0.0))
     score.total_s.append(answer.timings.get("total_s", 0.0))
+    tokens, decode = answer.timings.get("answer_tokens", 0.0), answer.timings.get("decode_s", 0.0)
+    if tokens >= 2 and decode > 0:
+        score.tokens_per_s.append((tokens - 1) / decode)
     if question.expect == "refuse":
         score.unanswerable += 1
         score.refused_ok += answer.refused
@@ -146,5 +154,7 @@ def evaluate_models(
             score_answer(score, question, answer)
             if on_answer:
                 on_answer(name, question, answer)
+        # The high-water mark of the process: run one model per process to read it per model.
+        score.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         scores.append(score)
     return scores

@@ -358,6 +358,7 @@ def eval_answers(
         if log:
             log.write(json.dumps({"model": model, "id": getattr(question, "id", ""),
                                   "answer": answer.text, "refused": answer.refused,
+                                  "refusal_reason": answer.refusal_reason,
                                   "citations": [(c.source_path, c.page) for c in answer.citations],
                                   "timings": answer.timings}) + "\n")
 

@@ -188,7 +188,8 @@ class AskResponse(BaseModel):
     refusal_reason: str | None = Field(None, description=(
         "Why the answer is 'I don't know': 'relevance' (nothing relevant retrieved), 'model' "
         "(the model said so), 'unverified' (no sentence verified by its sources) or "
-        "'self-check' (asked, the model said the sources do not state its answer)."))
+        "'answer-check' (asked, the model judged that the cited passages do not answer the "
+        "question)."))
 
     @classmethod
     def of(cls, answer: Answer) -> AskResponse:

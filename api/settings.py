@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     min_relevance: float = Field(0.3, ge=-1.0, le=1.0, description="Below this cosine between question and best passage, Coffre answers 'I don't know'.")
     verification_threshold: float = Field(0.35, ge=0.0, le=1.0, description="Least support (lexical and embedding) for a sentence to count as verified by its cited passage.")
     drop_unverified: bool = Field(False, description="Drop unverified sentences from answers instead of flagging them.")
-    self_check: bool = Field(True, description="After answering, ask the model whether the sources state its answer; a 'no' turns the answer into 'I don't know'.")
+    answer_check: bool = Field(True, description="After answering, ask the model whether the passages the answer cites state the answer to the question; a 'no' turns the answer into 'I don't know'.")
     citation_min_support: float = Field(0.35, ge=0.0, le=1.0, description="Least support score for attributing an unmarked sentence to a source.")
     max_file_mb: float = Field(100.0, gt=0, description="Files larger than this are refused at ingestion.")
     jwt_jwks_file: Path | None = Field(None, description="JWKS file of the corporate identity provider; empty: tokens refused, API keys only.")

@@ -107,7 +107,7 @@ def answer_config(settings: Settings) -> AnswerConfig:
         min_relevance=settings.min_relevance,
         verification_threshold=settings.verification_threshold,
         drop_unverified=settings.drop_unverified,
-        self_check=settings.self_check,
+        answer_check=settings.answer_check,
         generation=GenerationConfig(
             max_tokens=settings.max_answer_tokens, temperature=settings.temperature
         ),

@@ -19,8 +19,8 @@ from rag.prompt import (
     PROMPT_VERSION,
     REFUSAL_EN,
     REFUSAL_FR,
-    SELF_CHECK,
     build_prompt,
+    check_messages,
     source_label,
 )
 from rag.retrieval import Hit, Retriever, SearchMode
@@ -45,7 +45,7 @@ class AnswerConfig:
     min_relevance: float = 0.3
     verification_threshold: float = 0.35
     drop_unverified: bool = False
-    self_check: bool = True
+    answer_check: bool = True
     generation: GenerationConfig = field(default_factory=GenerationConfig)
 
 
@@ -62,7 +62,7 @@ class Answer:
     prompt_version: str = PROMPT_VERSION
     timings: dict[str, float] = field(default_factory=dict)
     checks: list[SentenceCheck] = field(default_factory=list)
-    # Why Coffre said "I don't know": "relevance", "model", "self-check" or "unverified".
+    # Why Coffre said "I don't know": "relevance", "model", "unverified" or "answer-check".
     refusal_reason: str | None = None
 
 
@@ -174,6 +174,10 @@ class Answerer:
                 timings["first_token_s"] = time.perf_counter() - started
             pieces.append(piece)
             yield piece
+        if pieces:
+            # Each streamed piece is one token: decoding speed for the model comparison.
+            timings["answer_tokens"] = float(len(pieces))
+            timings["decode_s"] = time.perf_counter() - started - timings["first_token_s"]
         raw = "".join(pieces).strip()
         if not raw or is_refusal(raw):
             yield self._refusal(question, prompt.sources, timings, started, "model")
@@ -184,8 +188,10 @@ class Answerer:
         if not any(c.verified for c in checks):
             yield self._refusal(question, prompt.sources, timings, started, "unverified")
             return
-        if self.config.self_check and not self._confirmed(prompt.messages, raw, timings):
-            yield self._refusal(question, prompt.sources, timings, started, "self-check")
+        if self.config.answer_check and not self._confirmed(
+            question, citations, prompt.sources, timings
+        ):
+            yield self._refusal(question, prompt.sources, timings, started, "answer-check")
             return
         if self.config.drop_unverified:
             clean, citations, checks = _keep_verified(checks, citations, sentences)
@@ -194,20 +200,20 @@ class Answerer:
                      self.generator.model_id, timings=timings, checks=checks)
 
     def _confirmed(
-        self, messages: list[dict[str, str]], answer: str, timings: dict[str, float]
+        self, question: str, citations: list[Citation], sources: list[Hit],
+        timings: dict[str, float],
     ) -> bool:
-        """Ask the model, one more turn, whether the sources state its answer.
+        """Ask the model whether the passages the answer cites answer the question.
 
         Small models answer a near question when the asked one is not covered (the fee of
-        another card, the limit of another product). Judging an answer is easier for them
-        than refraining from giving one, and the turn reuses the answer's cached context,
-        so it costs a few dozen tokens. Anything but a "no" keeps the answer.
+        another card, the limit of another product). Judging a passage against a question
+        is easier for them than refraining from answering. Anything but a "no" keeps it.
         """
         started = time.perf_counter()
-        turn = [*messages, {"role": "assistant", "content": answer},
-                {"role": "user", "content": SELF_CHECK}]
-        verdict = "".join(self.generator.stream(turn, _VERDICT)).strip().lower()
-        timings["self_check_s"] = time.perf_counter() - started
+        cited = sorted({c.number for c in citations})
+        messages = check_messages(question, [sources[n - 1].stored.chunk.text for n in cited])
+        verdict = "".join(self.generator.stream(messages, _VERDICT)).strip().lower()
+        timings["answer_check_s"] = time.perf_counter() - started
         return not re.match(r"\W*(no|non)\b", verdict)
 
     def _cite_and_verify(

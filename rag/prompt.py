@@ -27,12 +27,21 @@ SYSTEM_PROMPT = (
 )
 
 
-# Asked after the answer, in the same conversation: the model judges its own answer.
-SELF_CHECK = (
-    "Check your answer against the sources. Do the sources explicitly state the answer to "
-    "exactly what the question asks (the same product, person, rate or figure), not to a "
-    "related question? Reply with one word: yes or no."
+# Asked after the answer, in a fresh context: does what the answer cites answer the question?
+# Measured on the demo set, the model judging its own answer in the same conversation said
+# "yes" to every near miss; judging passage and question alone, it said "no" to them.
+CHECK_INSTRUCTION = (
+    "Does the passage state the answer to exactly this question (the same product, person, "
+    "rate or figure), not to a similar question? Reply with one word: yes or no."
 )
+
+
+def check_messages(question: str, passages: list[str]) -> list[dict[str, str]]:
+    """The answerability check: the cited passages, the question, a yes/no instruction."""
+    passage = "\n\n".join(mask_instructions(p) for p in passages)
+    return [{"role": "user",
+             "content": f"Passage:\n{passage}\n\nQuestion: {question}\n\n{CHECK_INSTRUCTION}"}]
+
 
 # Sentences in a passage that address the model rather than the reader. Documents are data:
 # such sentences are masked before the model sees them (the stored passage is unchanged).

@@ -16,7 +16,7 @@ from indexes.library import DocumentBatchItem
 from indexes.records import ChunkRecord, DocumentRecord, content_id
 from indexes.text import analyze
 from rag.generation import GenerationConfig
-from rag.prompt import SELF_CHECK
+from rag.prompt import CHECK_INSTRUCTION
 
 DIMENSION = 64
 
@@ -76,8 +76,8 @@ class FakeEmbedder:
 class FakeGenerator:
     """Yields canned pieces and records the prompts it was given.
 
-    The self-check turn (the model judging its own answer) gets `verdict` instead, and is
-    recorded apart, in `checks`.
+    The answerability check (the model judging cited passages against the question) gets
+    `verdict` instead, and is recorded apart, in `checks`.
     """
 
     def __init__(
@@ -103,7 +103,7 @@ class FakeGenerator:
         return len(text.split())
 
     def stream(self, messages: list[dict[str, str]], config: GenerationConfig) -> Iterator[str]:
-        if messages[-1]["content"] == SELF_CHECK:
+        if messages[-1]["content"].endswith(CHECK_INSTRUCTION):
             self.checks.append(messages)
             yield self.verdict
             return

@@ -256,21 +256,21 @@ def test_a_sentence_no_source_verifies_keeps_its_citation_and_stays_unverified(
     assert all(c.origin != "repair" for c in answer.citations)
 
 
-@pytest.mark.parametrize("verdict", ["No.", "no", "Non", " NO, the sources do not say."])
-def test_an_answer_the_model_disowns_on_self_check_is_refused(
+@pytest.mark.parametrize("verdict", ["No.", "no", "Non", " NO, the passage does not say."])
+def test_an_answer_whose_cited_passage_does_not_answer_the_question_is_refused(
     library: DocumentIndex, embedder: FakeEmbedder, verdict: str
 ) -> None:
     core, generator = answerer(library, embedder, ["The card fee is five euros per month [1]."],
                                min_relevance=-1.0)
     generator.verdict = verdict
     answer = core.ask("What is the card fee?")
-    assert answer.refused and answer.refusal_reason == "self-check"
+    assert answer.refused and answer.refusal_reason == "answer-check"
     assert answer.text == REFUSAL_EN and answer.citations == []
-    # The check is a further turn of the same conversation: prompt, answer, question.
-    (turn,) = generator.checks
-    assert turn[:2] == generator.calls[0]
-    assert turn[2] == {"role": "assistant", "content": "The card fee is five euros per month [1]."}
-    assert "self_check_s" in answer.timings
+    # The check is a fresh context: the cited passage and the question, not the answer.
+    ((check,),) = generator.checks
+    assert CARD in check["content"] and "What is the card fee?" in check["content"]
+    assert "five euros per month [1]" not in check["content"]
+    assert "answer_check_s" in answer.timings
 
 
 def test_a_confirmed_answer_is_kept_and_the_check_can_be_turned_off(
@@ -280,7 +280,7 @@ def test_a_confirmed_answer_is_kept_and_the_check_can_be_turned_off(
                                min_relevance=-1.0)
     answer = core.ask("What is the card fee?")
     assert not answer.refused and answer.refusal_reason is None and len(generator.checks) == 1
-    core.config = AnswerConfig(top_k=3, min_relevance=-1.0, self_check=False)
+    core.config = AnswerConfig(top_k=3, min_relevance=-1.0, answer_check=False)
     generator.verdict = "No"
     assert not core.ask("What is the card fee?").refused
     assert len(generator.checks) == 1
