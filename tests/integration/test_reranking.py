@@ -57,3 +57,42 @@ def test_a_missing_reranker_folder_is_a_settings_error(tmp_path: Path) -> None:
 
     with pytest.raises(SettingsError, match="COFFRE_RERANKER_MODEL"):
         load_settings(reranker_model=tmp_path / "nope")
+
+
+def test_an_onnx_export_scores_like_the_model_it_came_from(
+    tiny_cross_encoder: Path, tmp_path: Path
+) -> None:
+    from rag.reranking import OnnxCrossEncoderReranker, load_reranker
+
+    model = BertForSequenceClassification.from_pretrained(str(tiny_cross_encoder)).eval()
+    tokenizer = BertTokenizerFast.from_pretrained(str(tiny_cross_encoder))
+    onnx_dir = tmp_path / "onnx"
+    onnx_dir.mkdir()
+    example = tokenizer([("q", "p")], return_tensors="pt")
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {name: {0: "batch", 1: "tokens"} for name in names}
+    torch.onnx.export(model, tuple(example[n] for n in names), str(onnx_dir / "model.onnx"),
+                      input_names=names, output_names=["logits"], dynamic_axes=axes,
+                      dynamo=False)
+    tokenizer.backend_tokenizer.save(str(onnx_dir / "tokenizer.json"))
+    reranker = load_reranker(onnx_dir)
+    assert isinstance(reranker, OnnxCrossEncoderReranker)
+    query = "How often must passwords be changed?"
+    passages = ["Passwords are changed every 90 days.", "Branches open at nine.", "Fees " * 50]
+    with torch.no_grad():
+        batch = tokenizer([(query, p) for p in passages], padding=True, return_tensors="pt")
+        expected = model(**batch).logits[:, 0].tolist()
+    assert reranker.score(query, passages) == pytest.approx(expected, abs=1e-4)
+
+
+def test_the_bundled_reranker_puts_the_answering_passage_first(tmp_path: Path) -> None:
+    from api.wiring import build_reranker
+
+    reranker = build_reranker(load_settings(data_dir=tmp_path, reranker_model=Path("bundled")))
+    assert reranker is not None
+    scores = reranker.score("How often must administrators change their password?", [
+        "Branches open at 09:00 and close at 17:30.",
+        "Administrator accounts must change their password every 60 days.",
+        "Le mot de passe des administrateurs change tous les 60 jours.",
+    ])
+    assert scores[1] > scores[2] > scores[0]

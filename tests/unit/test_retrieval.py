@@ -153,3 +153,32 @@ def test_queries_outside_the_embedding_languages_trust_vectors_less(
     assert english._vector_weight("Quels sont les frais pour un paiement ?") == 0.25
     multilingual = retriever(corpus, embedder, embedding_languages=frozenset({"*"}))
     assert multilingual._vector_weight("Quels sont les frais pour un paiement ?") == 1.0
+
+
+class _ByLength:
+    """A reranker that prefers short passages: an order unlike the fused one."""
+
+    def score(self, query: str, passages: object) -> list[float]:
+        return [-float(len(p)) for p in passages]  # type: ignore[attr-defined]
+
+
+def test_reranking_blends_cross_encoder_and_fused_scores_within_its_depth(
+    corpus: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    fused = retriever(corpus, embedder).search(QUERY, 7)
+    fused_ids = [h.stored.chunk.rowid for h in fused]
+
+    def ranked(weight: float, depth: int) -> list[int]:
+        core = Retriever(corpus, embedder, RetrievalConfig(rerank_depth=depth,
+                                                           rerank_weight=weight), _ByLength())
+        hits = core.search(QUERY, 7)
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        return [h.stored.chunk.rowid for h in hits]
+
+    # Weight 0 keeps the fused order; weight 1 is the cross-encoder's order.
+    assert ranked(0.0, 7) == fused_ids
+    by_length = sorted(fused, key=lambda h: len(h.stored.chunk.text))
+    assert ranked(1.0, 7) == [h.stored.chunk.rowid for h in by_length]
+    # Only the top `depth` candidates are reordered; the rest keep their fused order.
+    head = sorted(fused[:3], key=lambda h: len(h.stored.chunk.text))
+    assert ranked(1.0, 3) == [h.stored.chunk.rowid for h in head] + fused_ids[3:]
