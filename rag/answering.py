@@ -42,7 +42,7 @@ class AnswerConfig:
     """How many sources to give the model, when to refuse, and how to generate."""
 
     top_k: int = 4
-    min_relevance: float = 0.3
+    min_relevance: float = 0.25
     verification_threshold: float = 0.35
     drop_unverified: bool = False
     answer_check: bool = True

@@ -60,3 +60,24 @@ def test_missing_packages_say_how_to_install(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(catalogue, "source_files", lambda _: None)
     with pytest.raises(CatalogueError, match="coffre models install"):
         catalogue.assemble(catalogue.find("qwen2.5-coder-1.5b"), tmp_path)
+
+
+def test_the_model_to_run_is_explicit_then_selected_then_the_default(tmp_path: Path) -> None:
+    import json
+
+    from api.settings import load_settings
+    from api.wiring import llm_path, selected_model
+
+    models = tmp_path / "models"
+    settings = load_settings(data_dir=tmp_path, models_dir=models)
+    assert selected_model(settings) == catalogue.DEFAULT_MODEL
+    # The default is not installed in this empty folder: the error says what to do.
+    with pytest.raises(CatalogueError, match=rf"coffre models install {catalogue.DEFAULT_MODEL}"):
+        llm_path(settings)
+    models.mkdir()
+    (models / "selected.json").write_text(json.dumps({"name": "qwen2.5-coder-0.5b"}))
+    assert selected_model(settings) == "qwen2.5-coder-0.5b"
+    assert selected_model(settings.model_copy(update={"llm": "smollm2-135m"})) == "smollm2-135m"
+    gguf = tmp_path / "any.gguf"
+    gguf.write_bytes(b"GGUF")
+    assert llm_path(settings.model_copy(update={"llm_model": gguf})) == gguf

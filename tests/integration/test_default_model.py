@@ -1,0 +1,52 @@
+"""The default answer model (the README's), end to end over HTTP on the demo corpus.
+
+The rest of the suite answers with SmolLM2-135M for speed; this test runs the model that
+`scripts/install.sh` installs and the README's `coffre demo` uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from api.wiring import Services, build_generator, models_dir
+from rag import catalogue
+from rag.answering import Answerer
+from tests.integration.conftest import serving
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_default_model_answers_with_a_citation_and_refuses_a_near_miss(
+    demo_services: Services, employee_key: str
+) -> None:
+    settings = demo_services.settings.model_copy(update={"llm_model": None, "llm": None})
+    default = catalogue.find(catalogue.DEFAULT_MODEL)
+    assert catalogue.is_installed(default, models_dir(settings)), (
+        "the default model is missing: run scripts/install.sh (coffre models install)"
+    )
+    generator = build_generator(settings.model_copy(update={"llm": default.name}))
+    assert generator.path == catalogue.model_path(default, models_dir(settings))
+    answerer = Answerer(demo_services.retriever, generator, demo_services.answerer.citations,
+                        demo_services.answerer.config)
+    services = replace(demo_services, generator=generator, answerer=answerer)
+    with serving(services) as url, httpx.Client(
+        base_url=url, timeout=300, headers={"authorization": f"Bearer {employee_key}"}
+    ) as http:
+        answered = http.post("/v1/ask", json={
+            "question": "How often do administrator accounts have to change their password?",
+        }).json()
+        assert not answered["refused"], answered
+        assert "60 days" in answered["answer"]
+        assert answered["model"] == default.file_name
+        assert any(c["source_path"].endswith("it-security-faq.md")
+                   for c in answered["citations"]), answered["citations"]
+        assert all(s["verified"] for s in answered["sentences"])
+
+        near_miss = http.post("/v1/ask", json={
+            "question": "What is the annual fee for the Northbridge Platinum credit card?",
+        }).json()
+        assert near_miss["refused"], near_miss
+        assert near_miss["citations"] == []
