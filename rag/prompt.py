@@ -30,8 +30,9 @@ SYSTEM_PROMPT = (
 # Asked after the answer, in a fresh context: does what the answer cites answer the question?
 # Measured on the demo set, the model judging its own answer in the same conversation said
 # "yes" to every near miss; judging passage and question alone, it said "no" to them.
-# Asking for "exactly this question (the same figure)" made the model reject passages whose
-# threshold covers the question's amount (EUR 12,000 against "EUR 10,000 or more").
+# Worded as "exactly this question (the same product, person, rate or figure)", the check
+# let one near miss of a 26-question sample through; this wording refused all five, with
+# the same answerable results (BENCHMARKS.md).
 CHECK_INSTRUCTION = (
     "Does the passage answer this question? Reply no if the passage is about a different "
     "product, person or subject than the one the question asks about. Reply with one word: "
