@@ -30,14 +30,13 @@ SYSTEM_PROMPT = (
 # Asked after the answer, in a fresh context: does what the answer cites answer the question?
 # Measured on the demo set, the model judging its own answer in the same conversation said
 # "yes" to every near miss; judging passage and question alone, it said "no" to them.
-# Worded as "exactly this question (the same product, person, rate or figure)", the check
-# let one near miss of a 26-question sample through; this wording refused all five, with
-# the same answerable results (BENCHMARKS.md).
 CHECK_INSTRUCTION = (
-    "Does the passage answer this question? Reply no if the passage is about a different "
-    "product, person or subject than the one the question asks about. Reply with one word: "
-    "yes or no."
+    "Does the passage state the answer to exactly this question (the same product, person, "
+    "rate or figure), not to a similar question? Reply with one word: yes or no."
 )
+# Tried and rejected (full demo set): "Does the passage answer this question? Reply no if it
+# is about a different product, person or subject" refused 11/11 unanswerable questions but
+# also 9/65 answerable ones (this wording: 10/11 and 5/65).
 
 
 def check_messages(question: str, passages: list[str]) -> list[dict[str, str]]:
