@@ -16,7 +16,6 @@ import uvicorn
 from api.app import create_app
 from api.settings import load_settings
 from api.wiring import Services, build_services
-from rag.generation import default_llm_path
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_CORPUS = ROOT / "bench" / "demo" / "corpus"
@@ -29,10 +28,9 @@ pytestmark = pytest.mark.integration
 def demo_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """Services over a fresh data directory holding the ingested demo corpus."""
     data_dir = tmp_path_factory.mktemp("coffre-data")
-    # The smallest model keeps the suite fast; test_default_model.py runs the default one.
-    services = build_services(
-        load_settings(data_dir=data_dir, threads=2, llm_model=default_llm_path())
-    )
+    # The default answer model, as users get it: SmolLM2-135M (kept for the offline and
+    # catalogue tests) misreads too many figures for assertions on answers to mean much.
+    services = build_services(load_settings(data_dir=data_dir, threads=2))
     report = services.ingester.run([DEMO_CORPUS])
     assert report.count("failed") == 0, [o for o in report.outcomes if o.status == "failed"]
     yield services

@@ -1,7 +1,8 @@
-"""The default answer model (the README's), end to end over HTTP on the demo corpus.
+"""The default answer model (the README's) is the catalogue's, verified, and behaves.
 
-The rest of the suite answers with SmolLM2-135M for speed; this test runs the model that
-`scripts/install.sh` installs and the README's `coffre demo` uses.
+The integration suite answers with whatever the settings resolve to; this test pins the
+resolution to the catalogue default that `scripts/install.sh` installs and `coffre demo`
+uses, and checks one answer and one near miss over HTTP.
 """
 
 from __future__ import annotations

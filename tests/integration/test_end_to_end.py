@@ -1,4 +1,4 @@
-"""End to end over HTTP: real embedder, real SmolLM2, real FAISS and SQLite, real uvicorn."""
+"""End to end over HTTP: real embedder, the default answer model, FAISS, SQLite, uvicorn."""
 
 from __future__ import annotations
 
