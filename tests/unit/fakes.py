@@ -77,7 +77,8 @@ class FakeGenerator:
     """Yields canned pieces and records the prompts it was given.
 
     The answerability check (the model judging cited passages against the question) gets
-    `verdict` instead, and is recorded apart, in `checks`.
+    `verdict` instead (or the next of `verdicts` while any are left), and is recorded
+    apart, in `checks`.
     """
 
     def __init__(
@@ -88,6 +89,7 @@ class FakeGenerator:
         self._model_id = model_id
         self._context_size = context_size
         self.verdict = verdict
+        self.verdicts: list[str] = []
         self.calls: list[list[dict[str, str]]] = []
         self.checks: list[list[dict[str, str]]] = []
 
@@ -105,7 +107,7 @@ class FakeGenerator:
     def stream(self, messages: list[dict[str, str]], config: GenerationConfig) -> Iterator[str]:
         if messages[-1]["content"].endswith(CHECK_INSTRUCTION):
             self.checks.append(messages)
-            yield self.verdict
+            yield self.verdicts.pop(0) if self.verdicts else self.verdict
             return
         self.calls.append(messages)
         yield from self.pieces

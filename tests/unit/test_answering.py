@@ -273,6 +273,24 @@ def test_an_answer_whose_cited_passage_does_not_answer_the_question_is_refused(
     assert "answer_check_s" in answer.timings
 
 
+@pytest.mark.parametrize(("verdicts", "refused"), [(["No", "Yes"], False), (["No", "No"], True)])
+def test_a_side_remark_from_another_source_gets_the_answer_judged_on_its_own_source(
+    library: DocumentIndex, embedder: FakeEmbedder, verdicts: list[str], refused: bool
+) -> None:
+    question = "What is the card fee?"
+    hits = Retriever(library, embedder, RetrievalConfig()).search(question, 3)
+    number = {h.stored.document.title: n for n, h in enumerate(hits, 1)}
+    reply = [f"The card fee is five euros per month [{number['Card tariffs']}]. ",
+             f"Mortgage rates are fixed for ten years [{number['Mortgages']}]."]
+    core, generator = answerer(library, embedder, reply, min_relevance=-1.0)
+    generator.verdicts = list(verdicts)
+    answer = core.ask(question)
+    assert answer.refused is refused
+    both, main = (check["content"] for (check,) in generator.checks)
+    assert CARD in both and MORTGAGE in both
+    assert CARD in main and MORTGAGE not in main
+
+
 def test_a_confirmed_answer_is_kept_and_the_check_can_be_turned_off(
     library: DocumentIndex, embedder: FakeEmbedder
 ) -> None:
