@@ -16,6 +16,11 @@ REFUSAL_FR = "Je ne sais pas d'après les documents disponibles."
 # Only the language: with the French refusal sentence added here too, the model refused
 # four answerable French questions of the demo set out of eleven.
 FRENCH_REMINDER = "Réponds en français, en citant les sources comme [1]."
+# Tried and rejected (full demo set, session 3): "Start with the direct answer taken from
+# the source that states it" plus "for a yes/no question, first say what the source's rule
+# is" cut wrong refusals from 4 to 3 but more than doubled wrong answers (4 -> 9: the model
+# recited a neighbouring rule instead of answering); the first sentence alone gave 5 wrong
+# refusals and 5 wrong answers.
 SYSTEM_PROMPT = (
     "You are Coffre, an assistant for the employees of a bank. Answer the question using only "
     "the numbered sources. After each sentence, cite the source it comes from in square "
