@@ -84,11 +84,17 @@ class Prompt:
 
 
 def source_label(hit: Hit) -> str:
-    """'Title, section, page 3' for a source header."""
+    """'Title, section, page 3' for a source header.
+
+    A section path that starts with the title ("Guide > Fees", from a document whose first
+    heading is its title) replaces the title rather than repeating it.
+    """
     chunk, document = hit.stored.chunk, hit.stored.document
-    parts = [document.title]
-    if chunk.section and chunk.section != document.title:
-        parts.append(chunk.section)
+    section = chunk.section or ""
+    if section == document.title or section.startswith(f"{document.title} > "):
+        parts = [section]
+    else:
+        parts = [document.title] + ([section] if section else [])
     if chunk.page is not None:
         pages = chunk.page if chunk.page == chunk.page_end or chunk.page_end is None else (
             f"{chunk.page}-{chunk.page_end}"

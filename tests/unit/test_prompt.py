@@ -16,7 +16,9 @@ def hit(text: str, title: str = "Doc", section: str = "", page: int | None = Non
 
 
 def test_source_label() -> None:
-    assert source_label(hit("x", "Guide", "Guide > Fees", 3, 3)) == "Guide, Guide > Fees, page 3"
+    assert source_label(hit("x", "Guide", "Guide > Fees", 3, 3)) == "Guide > Fees, page 3"
+    assert source_label(hit("x", "Guide", "Fees", 3, 3)) == "Guide, Fees, page 3"
+    assert source_label(hit("x", "Guide", "Guidelines > Fees")) == "Guide, Guidelines > Fees"
     assert source_label(hit("x", "Guide", "Guide", 2, 4)) == "Guide, page 2-4"
     assert source_label(hit("x", "Guide")) == "Guide"
 
