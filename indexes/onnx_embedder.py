@@ -20,9 +20,35 @@ from indexes.errors import EmbedderError
 
 if TYPE_CHECKING:
     import onnxruntime
-    from tokenizers import Tokenizer
+    from tokenizers import Encoding, Tokenizer
 
 Pooling = Literal["mean", "cls"]
+
+
+def onnx_session(model_file: Path, threads: int) -> onnxruntime.InferenceSession:
+    """A CPU onnxruntime session with `threads` intra-op threads (shared with the reranker)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    return onnxruntime.InferenceSession(
+        str(model_file), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def run_bert(session: onnxruntime.InferenceSession, encoded: list[Encoding]) -> np.ndarray:
+    """The first output of a BERT-style model for a padded batch of encodings.
+
+    Exports differ in whether they take token_type_ids; only the inputs the model declares
+    are fed.
+    """
+    feeds = {
+        "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+        "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+    }
+    names = {i.name for i in session.get_inputs()}
+    return np.asarray(session.run(None, {k: v for k, v in feeds.items() if k in names})[0])
 
 
 def is_onnx_folder(folder: Path) -> bool:
@@ -88,16 +114,10 @@ class OnnxEmbedder:
     def _load(self) -> tuple[onnxruntime.InferenceSession, Tokenizer, Tokenizer]:
         with self._lock:
             if self._loaded is None:
-                import onnxruntime
                 from tokenizers import Tokenizer
 
-                options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = self.threads
                 try:
-                    session = onnxruntime.InferenceSession(
-                        str(self.folder / "model.onnx"), options,
-                        providers=["CPUExecutionProvider"],
-                    )
+                    session = onnx_session(self.folder / "model.onnx", self.threads)
                     batch = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
                     counting = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
                 except Exception as exc:
@@ -150,13 +170,7 @@ class OnnxEmbedder:
         session, tokenizer, _ = self._load()
         encoded = tokenizer.encode_batch(texts)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        feeds = {
-            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-            "attention_mask": mask,
-            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
-        }
-        names = {i.name for i in session.get_inputs()}
-        hidden = np.asarray(session.run(None, {k: v for k, v in feeds.items() if k in names})[0])
+        hidden = run_bert(session, encoded)
         if self.pooling == "cls":
             pooled = hidden[:, 0, :]
         else:

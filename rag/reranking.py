@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from indexes.onnx_embedder import onnx_session, run_bert
 from rag.catalogue import package_folder
 
 if TYPE_CHECKING:
@@ -110,16 +111,10 @@ class OnnxCrossEncoderReranker:
     def _load(self) -> tuple[onnxruntime.InferenceSession, Tokenizer]:
         with self._lock:
             if self._loaded is None:
-                import onnxruntime
                 from tokenizers import Tokenizer
 
-                options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = self.threads
                 try:
-                    session = onnxruntime.InferenceSession(
-                        str(self.folder / "model.onnx"), options,
-                        providers=["CPUExecutionProvider"],
-                    )
+                    session = onnx_session(self.folder / "model.onnx", self.threads)
                     tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
                 except Exception as exc:
                     raise RerankerError(f"cannot load ONNX reranker {self.folder}: {exc}") from exc
@@ -130,19 +125,11 @@ class OnnxCrossEncoderReranker:
 
     def score(self, query: str, passages: Sequence[str]) -> list[float]:
         """Relevance logits of each passage for the query (higher is better)."""
-        import numpy as np
-
         session, tokenizer = self._load()
-        names = {i.name for i in session.get_inputs()}
         scores: list[float] = []
         for start in range(0, len(passages), self.batch_size):
             batch = passages[start:start + self.batch_size]
             encoded = tokenizer.encode_batch([(query, p) for p in batch])
-            feeds = {
-                "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
-            }
-            logits = session.run(None, {k: v for k, v in feeds.items() if k in names})[0]
-            scores.extend(float(x) for x in np.asarray(logits).reshape(len(encoded), -1)[:, 0])
+            logits = run_bert(session, encoded)
+            scores.extend(float(x) for x in logits.reshape(len(encoded), -1)[:, 0])
         return scores
