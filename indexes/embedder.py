@@ -86,6 +86,18 @@ def _readable_name(folder: Path) -> str:
     return name
 
 
+def model_identity(folder: Path, passage_prefix: str = "", variant: str = "") -> str:
+    """What an index records of its embedder: folder name, content hash, variant, prefix.
+
+    Anything that changes the stored vectors is in it (a pooling choice is a `variant`), so
+    an index is never searched with vectors from another configuration. Queries' prefix is
+    not: it changes no stored vector.
+    """
+    middle = f"+{variant}" if variant else ""
+    suffix = f"+passage:{passage_prefix}" if passage_prefix else ""
+    return f"{_readable_name(folder)}@{model_fingerprint(folder)}{middle}{suffix}"
+
+
 class SentenceTransformerEmbedder:
     """A local sentence-transformers folder, loaded lazily once and shared across threads."""
 
@@ -108,8 +120,7 @@ class SentenceTransformerEmbedder:
         self.passage_prefix = passage_prefix
         self.batch_size = batch_size
         self.device = device
-        suffix = f"+passage:{passage_prefix}" if passage_prefix else ""
-        self._model_id = f"{_readable_name(folder)}@{model_fingerprint(folder)}{suffix}"
+        self._model_id = model_identity(folder, passage_prefix)
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
 

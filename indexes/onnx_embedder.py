@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from indexes.embedder import _readable_name, model_fingerprint
+from indexes.embedder import model_identity
 from indexes.errors import EmbedderError
 
 if TYPE_CHECKING:
@@ -98,10 +98,7 @@ class OnnxEmbedder:
         self.batch_size = batch_size
         self.max_length = max_length
         self.threads = threads
-        suffix = f"+passage:{passage_prefix}" if passage_prefix else ""
-        self._model_id = (
-            f"{_readable_name(folder)}@{model_fingerprint(folder)}+{self.pooling}{suffix}"
-        )
+        self._model_id = model_identity(folder, passage_prefix, self.pooling)
         # (session, batch tokenizer that truncates and pads, counting tokenizer that does not)
         self._loaded: tuple[onnxruntime.InferenceSession, Tokenizer, Tokenizer] | None = None
         self._lock = threading.Lock()

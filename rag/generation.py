@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from indexes.records import file_sha256
+from rag.catalogue import package_folder
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
-
-
-from rag.catalogue import package_folder
 
 
 class GenerationError(Exception):
