@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.wiring import Services
-from rag.answering import Answer, Answerer
+from rag.answering import Answer
 from rag.generation import Generator
-from rag.retrieval import Hit
+from rag.translation import Retrieval
 
 
 class AnswerEvalError(Exception):
@@ -55,7 +55,7 @@ class ModelScore:
     def row(self) -> dict[str, object]:
         """Summary figures for the table."""
         def pct(n: int, d: int) -> str:
-            return f"{100 * n / d:.0f}% ({n}/{d})" if d else "-"
+            return f"{100 * n / d:.1f}% ({n}/{d})" if d else "-"
         return {
             "model": self.model,
             "correct+cited": pct(self.correct, self.answerable),
@@ -141,16 +141,16 @@ def evaluate_models(
     on_answer: Callable[[str, Question, Answer], None] | None = None,
 ) -> list[ModelScore]:
     """Answer every question with every model over the same retrieval results."""
-    hits: dict[str, list[Hit]] = {
-        q.id: services.retriever.search(q.question, services.settings.top_k) for q in questions
-    }
+    # Retrieval runs once, foreign questions translated by the first model: loading the
+    # default model as well would distort the memory figures.
+    first = services.answerer.using(next(iter(generators.values())))
+    found: dict[str, Retrieval] = {q.id: first.retrieve(q.question) for q in questions}
     scores = []
     for name, generator in generators.items():
-        answerer = Answerer(services.retriever, generator, services.answerer.citations,
-                            services.answerer.config)
+        answerer = services.answerer.using(generator)
         score = ModelScore(name)
         for question in questions:
-            answer = answerer.ask(question.question, hits=hits[question.id])
+            answer = answerer.ask(question.question, retrieval=found[question.id])
             score_answer(score, question, answer)
             if on_answer:
                 on_answer(name, question, answer)

@@ -48,7 +48,7 @@ def ask_record(
         "kind": "ask", "channel": channel, "user": identity.user,
         "groups": sorted(identity.groups), "roles": sorted(identity.roles),
         "question": answer.question, "answer": answer.text, "refused": answer.refused,
-        "refusal_reason": answer.refusal_reason,
+        "refusal_reason": answer.refusal_reason, "search_query": answer.search_query,
         "cited": [
             {**_chunk_entry(by_id[c.chunk_id]), "number": c.number, "quote": c.quote,
              "start": c.start, "end": c.end, "origin": c.origin}

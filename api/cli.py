@@ -359,6 +359,7 @@ def eval_answers(
             log.write(json.dumps({"model": model, "id": getattr(question, "id", ""),
                                   "answer": answer.text, "refused": answer.refused,
                                   "refusal_reason": answer.refusal_reason,
+                                  "search_query": answer.search_query,
                                   "citations": [(c.source_path, c.page) for c in answer.citations],
                                   "timings": answer.timings}) + "\n")
 

@@ -190,6 +190,9 @@ class AskResponse(BaseModel):
         "(the model said so), 'unverified' (no sentence verified by its sources) or "
         "'answer-check' (asked, the model judged that the cited passages do not answer the "
         "question)."))
+    search_query: str | None = Field(None, description=(
+        "The question as translated into the embedding model's language, when the sources "
+        "were found with it (see COFFRE_QUERY_TRANSLATION); null: searched as asked."))
 
     @classmethod
     def of(cls, answer: Answer) -> AskResponse:
@@ -201,7 +204,7 @@ class AskResponse(BaseModel):
             prompt_version=answer.prompt_version, timings=answer.timings,
             sentences=[SentenceCheckOut(**{**c.__dict__, "sources": list(c.sources)})
                        for c in answer.checks],
-            refusal_reason=answer.refusal_reason,
+            refusal_reason=answer.refusal_reason, search_query=answer.search_query,
         )
 
 

@@ -23,6 +23,7 @@ from rag.citations import CitationBuilder
 from rag.generation import GenerationConfig, Generator, LlamaCppGenerator
 from rag.reranking import Reranker, bundled_reranker_path, load_reranker
 from rag.retrieval import RetrievalConfig, Retriever
+from rag.translation import QueryTranslator
 
 
 @dataclass
@@ -169,6 +170,15 @@ def build_reranker(settings: Settings) -> Reranker | None:
     return load_reranker(folder, threads=settings.threads)
 
 
+def build_translator(settings: Settings, generator: Generator) -> QueryTranslator | None:
+    """Translation of questions into the embedder's first language, unless it is
+    multilingual ('*') or the setting is off."""
+    languages = [lang.strip() for lang in settings.embedding_languages.split(",") if lang.strip()]
+    if not settings.query_translation or not languages or "*" in languages:
+        return None
+    return QueryTranslator(generator, languages[0], frozenset(languages))
+
+
 def build_services(settings: Settings, generator: Generator | None = None) -> Services:
     """Wire store, index, embedder, ingester, retriever and answerer from the settings.
 
@@ -190,7 +200,8 @@ def build_services(settings: Settings, generator: Generator | None = None) -> Se
     citations = CitationBuilder(
         embedder.embed_passages, index.similarity, min_support=settings.citation_min_support
     )
-    answerer = Answerer(retriever, generator, citations, answer_config(settings))
+    answerer = Answerer(retriever, generator, citations, answer_config(settings),
+                        build_translator(settings, generator))
     keys = key_store(settings)
     jwt_config = (
         JwtConfig(settings.jwt_jwks_file, settings.jwt_issuer, settings.jwt_audience,

@@ -84,7 +84,7 @@ def main() -> None:
         rows = []
         for question in questions:
             api_first, api_total = _http_ask("http://127.0.0.1:8765", key, question)
-            hits = services.retriever.search(question, settings.top_k)
+            hits = services.answerer.retrieve(question).hits
             prompt = build_prompt(question, hits,
                                   budget_tokens=generator.context_size - settings.max_answer_tokens,
                                   count_tokens=generator.count_tokens)

@@ -12,29 +12,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from indexes.filters import SearchFilter
-from indexes.text import detect_language
 from rag.citations import Citation, CitationBuilder, Sentence, parse_markers
 from rag.generation import GenerationConfig, Generator
-from rag.prompt import (
-    PROMPT_VERSION,
-    REFUSAL_EN,
-    REFUSAL_FR,
-    build_prompt,
-    check_messages,
-    source_label,
-)
+from rag.prompt import PROMPT_VERSION, build_prompt, check_messages
+from rag.replies import is_refusal, refusal_text, strip_echoed_labels
 from rag.retrieval import Hit, Retriever, SearchMode
+from rag.translation import QueryTranslator, Retrieval, match_strength
 from rag.verification import SentenceCheck, supporting_sources, verify
 
 _VERDICT = GenerationConfig(max_tokens=3, temperature=0.0)
-_REFUSAL_MARKERS = ("i don't know", "i do not know", "je ne sais pas")
-_SILENT_SOURCES = re.compile(
-    r"not (?:mentioned|stated|specified|provided|given|found|included|available)"
-    r"|(?:sources|documents|context) (?:do|does) not (?:contain|mention|state|say|specify)"
-    r"|no information|cannot find|can't find"
-    r"|n'est pas (?:mentionn|précis|indiqu)|ne (?:mentionnent|précisent|contiennent) pas"
-    r"|aucune information"
-)
 
 
 @dataclass(frozen=True)
@@ -64,37 +50,8 @@ class Answer:
     checks: list[SentenceCheck] = field(default_factory=list)
     # Why Coffre said "I don't know": "relevance", "model", "unverified" or "answer-check".
     refusal_reason: str | None = None
-
-
-def refusal_text(question: str) -> str:
-    """The explicit "I don't know" in the question's language."""
-    return REFUSAL_FR if detect_language(question) == "fr" else REFUSAL_EN
-
-
-def strip_echoed_labels(text: str, sources: list[Hit]) -> str:
-    """Remove source headers the model copied into its answer ("[1] Title, section, page 2").
-
-    Small models often start by repeating the header of the source they use; the marker is
-    kept (it is a citation), the header text is not part of the answer.
-    """
-    for hit in sources:
-        label = source_label(hit)
-        if len(label) >= 8:
-            text = text.replace(label, "")
-    return re.sub(r"[ \t]{2,}", " ", text).strip()
-
-
-def is_refusal(text: str) -> bool:
-    """True when the model said it does not know, or opened by saying the sources are silent.
-
-    "X is not mentioned in the sources" as a first sentence is a refusal in other words; the
-    same phrase later in an answer only qualifies what came before, and is kept.
-    """
-    lowered = text.lower().replace("’", "'")
-    if any(marker in lowered for marker in _REFUSAL_MARKERS):
-        return True
-    first = re.split(r"(?<=[.!?])\s", lowered.strip(), maxsplit=1)[0]
-    return bool(_SILENT_SOURCES.search(first))
+    # The translated question the sources were found with, when it matched them better.
+    search_query: str | None = None
 
 
 def _keep_verified(
@@ -120,11 +77,43 @@ class Answerer:
         generator: Generator,
         citations: CitationBuilder,
         config: AnswerConfig,
+        translator: QueryTranslator | None = None,
     ) -> None:
         self.retriever = retriever
         self.generator = generator
         self.citations = citations
         self.config = config
+        self.translator = translator
+
+    def using(self, generator: Generator) -> Answerer:
+        """The same answerer with another model, translating with it too."""
+        translator = self.translator and QueryTranslator(
+            generator, self.translator.language, self.translator.known
+        )
+        return Answerer(self.retriever, generator, self.citations, self.config, translator)
+
+    def retrieve(
+        self,
+        question: str,
+        search_filter: SearchFilter | None = None,
+        top_k: int | None = None,
+        mode: SearchMode | None = None,
+    ) -> Retrieval:
+        """The passages for a question; one outside the embedder's languages is also searched
+        translated, and the phrasing whose passages match better (mean cosine) is kept.
+        """
+        started = time.perf_counter()
+        top_k = top_k or self.config.top_k
+        hits = self.retriever.search(question, top_k, search_filter, mode)
+        translated = (
+            self.translator.translate(question)
+            if self.translator is not None and self.translator.needed(question) else None
+        )
+        if translated is not None:
+            other = self.retriever.search(translated, top_k, search_filter, mode)
+            if match_strength(other) > match_strength(hits):
+                return Retrieval(other, translated, time.perf_counter() - started)
+        return Retrieval(hits, None, time.perf_counter() - started)
 
     def ask(
         self,
@@ -132,10 +121,10 @@ class Answerer:
         search_filter: SearchFilter | None = None,
         top_k: int | None = None,
         mode: SearchMode | None = None,
-        hits: list[Hit] | None = None,
+        retrieval: Retrieval | None = None,
     ) -> Answer:
         """Answer without streaming."""
-        for event in self.stream(question, search_filter, top_k, mode, hits):
+        for event in self.stream(question, search_filter, top_k, mode, retrieval):
             if isinstance(event, Answer):
                 return event
         raise AssertionError("stream ended without an answer")  # pragma: no cover
@@ -146,18 +135,26 @@ class Answerer:
         search_filter: SearchFilter | None = None,
         top_k: int | None = None,
         mode: SearchMode | None = None,
-        hits: list[Hit] | None = None,
+        retrieval: Retrieval | None = None,
     ) -> Iterator[str | Answer]:
         """Yield text pieces as they are generated, then the complete Answer.
 
-        `hits` skips retrieval (answer evaluation compares models on the same passages).
+        `retrieval` skips retrieval (answer evaluation compares models on the same passages).
         """
-        started = time.perf_counter()
-        if hits is None:
-            hits = self.retriever.search(
-                question, top_k or self.config.top_k, search_filter, mode
-            )
-        timings = {"retrieval_s": time.perf_counter() - started}
+        retrieval = retrieval or self.retrieve(question, search_filter, top_k, mode)
+        # Times count from the start of retrieval, also when it ran before (evaluation).
+        started = time.perf_counter() - retrieval.seconds
+        timings = {"retrieval_s": retrieval.seconds}
+        for event in self._answer(question, retrieval, timings, started):
+            if isinstance(event, Answer):
+                event.search_query = retrieval.search_query
+            yield event
+
+    def _answer(
+        self, question: str, retrieval: Retrieval, timings: dict[str, float], started: float
+    ) -> Iterator[str | Answer]:
+        """Refuse on weak retrieval, else generate, cite, verify and check the answer."""
+        hits = retrieval.hits
         relevance = max((h.vector_score or 0.0 for h in hits), default=0.0)
         if relevance < self.config.min_relevance:
             text = refusal_text(question)
@@ -184,12 +181,15 @@ class Answerer:
             return
         raw = strip_echoed_labels(raw, prompt.sources)
         clean, sentences = parse_markers(raw, len(prompt.sources))
-        citations, checks = self._cite_and_verify(sentences, prompt.sources, question)
+        citations, checks = self._cite_and_verify(
+            sentences, prompt.sources, question, retrieval.search_query
+        )
         if not any(c.verified for c in checks):
             yield self._refusal(question, prompt.sources, timings, started, "unverified")
             return
+        # Judged in the passages' language when they were found through a translation.
         if self.config.answer_check and not self._confirmed(
-            question, citations, checks, prompt.sources, timings
+            retrieval.search_query or question, citations, checks, prompt.sources, timings
         ):
             yield self._refusal(question, prompt.sources, timings, started, "answer-check")
             return
@@ -230,7 +230,8 @@ class Answerer:
         return not re.match(r"\W*(no|non)\b", verdict)
 
     def _cite_and_verify(
-        self, sentences: list[Sentence], sources: list[Hit], question: str
+        self, sentences: list[Sentence], sources: list[Hit], question: str,
+        translated_question: str | None = None,
     ) -> tuple[list[Citation], list[SentenceCheck]]:
         """Citations and checks; a citation the model got wrong is moved to the right source.
 
@@ -240,7 +241,11 @@ class Answerer:
         """
         threshold = self.config.verification_threshold
         scores = self.citations.scores(sentences, sources, question)
-        citations = self.citations.build(sentences, sources, question, scores)
+        read = sentences
+        if translated_question is not None:
+            read, scores = self._translated_support(sentences, sources, translated_question,
+                                                    scores)
+        citations = self.citations.build(read, sources, question, scores)
         checks = verify(sentences, citations, sources, threshold)
         repaired = False
         for check in checks:
@@ -248,7 +253,7 @@ class Answerer:
                 check.text, scores[check.index], sources, threshold)
             if found:
                 citations = [c for c in citations if c.sentence != check.index] + [
-                    self.citations.cite(check.index, number, check.text, sources,
+                    self.citations.cite(check.index, number, read[check.index].text, sources,
                                         scores[check.index], "repair")
                     for number in found
                 ]
@@ -257,6 +262,29 @@ class Answerer:
             citations.sort(key=lambda c: (c.sentence, c.number))
             checks = verify(sentences, citations, sources, threshold)
         return citations, checks
+
+    def _translated_support(
+        self, sentences: list[Sentence], sources: list[Hit], translated_question: str,
+        scores: list[list[float]],
+    ) -> tuple[list[Sentence], list[list[float]]]:
+        """The sentences in the translation's language, and each one's best support.
+
+        Sources found through a translated question are in another language than the
+        answer (which follows the question's): word overlap and the English-only embedder
+        see little support across languages, so each sentence is also read translated, with
+        the translated question, and the better support of the two readings counts. Numbers
+        are still checked on the sentence as written.
+        """
+        assert self.translator is not None
+        translated = [self.translator.translate(s.text) for s in sentences]
+        read = [Sentence(text or s.text, s.markers)
+                for s, text in zip(sentences, translated, strict=True)]
+        other = self.citations.scores(read, sources, translated_question)
+        # An untranslated sentence keeps its own support: the translated question alone
+        # must not vouch for it.
+        best = [[max(a, b) for a, b in zip(mine, theirs, strict=True)] if t else mine
+                for mine, theirs, t in zip(scores, other, translated, strict=True)]
+        return read, best
 
     def _refusal(
         self, question: str, hits: list[Hit], timings: dict[str, float], started: float,

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from api.wiring import Services, build_generator, models_dir
+from indexes.text import detect_language
 from rag import catalogue
-from rag.answering import Answerer
 from tests.integration.conftest import serving
 
 pytestmark = pytest.mark.integration
@@ -30,8 +30,7 @@ def test_the_default_model_answers_with_a_citation_and_refuses_a_near_miss(
     )
     generator = build_generator(settings.model_copy(update={"llm": default.name}))
     assert generator.path == catalogue.model_path(default, models_dir(settings))
-    answerer = Answerer(demo_services.retriever, generator, demo_services.answerer.citations,
-                        demo_services.answerer.config)
+    answerer = demo_services.answerer.using(generator)
     services = replace(demo_services, generator=generator, answerer=answerer)
     with serving(services) as url, httpx.Client(
         base_url=url, timeout=300, headers={"authorization": f"Bearer {employee_key}"}
@@ -51,3 +50,29 @@ def test_the_default_model_answers_with_a_citation_and_refuses_a_near_miss(
         }).json()
         assert near_miss["refused"], near_miss
         assert near_miss["citations"] == []
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "gold"),
+    [
+        # Searched as asked: refused (no support found across languages).
+        ("Tous les combien de jours les comptes administrateurs doivent-ils changer de mot de "
+         "passe ?", "60 jours", "it-security-faq.md"),
+        # Searched as asked: "90 jours", the complaints procedure's deadline.
+        ("Quelle est la durée maximale d'un prêt immobilier pour un primo-accédant ?", "35 ans",
+         "retail-credit-policy.pdf"),
+    ],
+)
+def test_a_french_question_about_an_english_policy_is_answered_in_french(
+    demo_services: Services, question: str, expected: str, gold: str
+) -> None:
+    settings = demo_services.settings.model_copy(update={"llm_model": None, "llm": None})
+    default = catalogue.find(catalogue.DEFAULT_MODEL)
+    answerer = demo_services.answerer.using(
+        build_generator(settings.model_copy(update={"llm": default.name}))
+    )
+    answer = answerer.ask(question)
+    assert not answer.refused, answer
+    assert answer.search_query and detect_language(answer.search_query) == "en"
+    assert expected in answer.text and detect_language(answer.text) == "fr"
+    assert any(c.source_path.endswith(gold) for c in answer.citations), answer.citations

@@ -17,6 +17,7 @@ from indexes.records import ChunkRecord, DocumentRecord, content_id
 from indexes.text import analyze
 from rag.generation import GenerationConfig
 from rag.prompt import CHECK_INSTRUCTION
+from rag.translation import TRANSLATION_INSTRUCTION
 
 DIMENSION = 64
 
@@ -78,7 +79,8 @@ class FakeGenerator:
 
     The answerability check (the model judging cited passages against the question) gets
     `verdict` instead (or the next of `verdicts` while any are left), and is recorded
-    apart, in `checks`.
+    apart, in `checks`. A translation request gets its text's entry in `translations`
+    (nothing when it has none) and is recorded in `translated`.
     """
 
     def __init__(
@@ -92,6 +94,8 @@ class FakeGenerator:
         self.verdicts: list[str] = []
         self.calls: list[list[dict[str, str]]] = []
         self.checks: list[list[dict[str, str]]] = []
+        self.translations: dict[str, str] = {}
+        self.translated: list[str] = []
 
     @property
     def model_id(self) -> str:
@@ -108,6 +112,10 @@ class FakeGenerator:
         if messages[-1]["content"].endswith(CHECK_INSTRUCTION):
             self.checks.append(messages)
             yield self.verdicts.pop(0) if self.verdicts else self.verdict
+            return
+        if messages[0]["content"].startswith(TRANSLATION_INSTRUCTION.split("{")[0]):
+            self.translated.append(messages[-1]["content"])
+            yield self.translations.get(messages[-1]["content"], "")
             return
         self.calls.append(messages)
         yield from self.pieces

@@ -59,7 +59,7 @@ def test_tally() -> None:
     assert (score.answerable, score.unanswerable) == (3, 2)
     assert (score.correct, score.facts, score.cited) == (1, 2, 1)
     assert (score.refused_ok, score.refused_wrongly) == (1, 1)
-    assert score.row()["correct+cited"] == "33% (1/3)"
+    assert score.row()["correct+cited"] == "33.3% (1/3)"
 
 
 def test_question_file_errors_name_the_line(tmp_path: Path) -> None:

@@ -8,9 +8,10 @@ import pytest
 
 from indexes.filters import SearchFilter
 from indexes.library import DocumentIndex
-from rag.answering import Answer, AnswerConfig, Answerer, is_refusal, refusal_text
+from rag.answering import Answer, AnswerConfig, Answerer
 from rag.citations import CitationBuilder
 from rag.prompt import REFUSAL_EN, REFUSAL_FR, SYSTEM_PROMPT
+from rag.replies import is_refusal, refusal_text
 from rag.retrieval import RetrievalConfig, Retriever
 from tests.unit.fakes import FakeEmbedder, FakeGenerator, MakeItem
 
@@ -226,8 +227,8 @@ def test_unverified_sentences_are_flagged_or_dropped(
 def test_source_headers_echoed_by_the_model_are_removed(
     library: DocumentIndex, embedder: FakeEmbedder
 ) -> None:
-    from rag.answering import strip_echoed_labels
     from rag.prompt import source_label
+    from rag.replies import strip_echoed_labels
 
     retriever = Retriever(library, embedder, RetrievalConfig())
     hits = retriever.search("card fee", 2)

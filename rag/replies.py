@@ -1,0 +1,49 @@
+"""Reading the model's reply: refusals in other words, source headers it copied."""
+
+from __future__ import annotations
+
+import re
+
+from indexes.text import detect_language
+from rag.prompt import REFUSAL_EN, REFUSAL_FR, source_label
+from rag.retrieval import Hit
+
+_REFUSAL_MARKERS = ("i don't know", "i do not know", "je ne sais pas")
+_SILENT_SOURCES = re.compile(
+    r"not (?:mentioned|stated|specified|provided|given|found|included|available)"
+    r"|(?:sources|documents|context) (?:do|does) not (?:contain|mention|state|say|specify)"
+    r"|no information|cannot find|can't find"
+    r"|n'est pas (?:mentionn|précis|indiqu)|ne (?:mentionnent|précisent|contiennent) pas"
+    r"|aucune information"
+)
+
+
+def refusal_text(question: str) -> str:
+    """The explicit "I don't know" in the question's language."""
+    return REFUSAL_FR if detect_language(question) == "fr" else REFUSAL_EN
+
+
+def strip_echoed_labels(text: str, sources: list[Hit]) -> str:
+    """Remove source headers the model copied into its answer ("[1] Title, section, page 2").
+
+    Small models often start by repeating the header of the source they use; the marker is
+    kept (it is a citation), the header text is not part of the answer.
+    """
+    for hit in sources:
+        label = source_label(hit)
+        if len(label) >= 8:
+            text = text.replace(label, "")
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def is_refusal(text: str) -> bool:
+    """True when the model said it does not know, or opened by saying the sources are silent.
+
+    "X is not mentioned in the sources" as a first sentence is a refusal in other words; the
+    same phrase later in an answer only qualifies what came before, and is kept.
+    """
+    lowered = text.lower().replace("’", "'")
+    if any(marker in lowered for marker in _REFUSAL_MARKERS):
+        return True
+    first = re.split(r"(?<=[.!?])\s", lowered.strip(), maxsplit=1)[0]
+    return bool(_SILENT_SOURCES.search(first))

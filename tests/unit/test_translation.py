@@ -1,0 +1,128 @@
+"""Cross-lingual search: questions outside the embedder's language searched translated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.settings import load_settings
+from api.wiring import build_translator
+from indexes.library import DocumentIndex
+from rag.answering import AnswerConfig, Answerer
+from rag.citations import CitationBuilder
+from rag.retrieval import RetrievalConfig, Retriever
+from rag.translation import QueryTranslator, clean_translation
+from tests.unit.fakes import FakeEmbedder, FakeGenerator, MakeItem
+
+LTV = ("Maximum loan-to-value for a residential mortgage to a first-time buyer is 90 percent, "
+       "with mortgage indemnity insurance above 80 percent.")
+TELETRAVAIL = "Un collaborateur à temps plein peut télétravailler deux jours par semaine."
+QUESTION_LTV = "Quelle est la quotité maximale pour un prêt immobilier d'un primo-accédant ?"
+ENGLISH_LTV = "What is the maximum loan-to-value for a first-time buyer mortgage?"
+QUESTION_DAYS = "Combien de jours de télétravail par semaine pour un temps plein ?"
+ANSWER_FR = "La quotité maximale est de 90 %."
+ANSWER_EN = "The maximum loan-to-value for a first-time buyer is 90 percent."
+
+
+@pytest.fixture
+def library(index: DocumentIndex, item: MakeItem) -> DocumentIndex:
+    index.add([
+        item("Retail Credit Policy", [LTV]),
+        item("Politique de télétravail", [TELETRAVAIL], language="fr"),
+    ])
+    return index
+
+
+def answerer(
+    index: DocumentIndex, embedder: FakeEmbedder, pieces: tuple[str, ...] = ("",),
+) -> tuple[Answerer, FakeGenerator]:
+    generator = FakeGenerator(pieces)
+    generator.translations = {QUESTION_LTV: ENGLISH_LTV, QUESTION_DAYS: "How many remote days?"}
+    retriever = Retriever(index, embedder, RetrievalConfig())
+    citations = CitationBuilder(embedder.embed_passages, index.similarity)
+    translator = QueryTranslator(generator, "en")
+    return Answerer(retriever, generator, citations, AnswerConfig(top_k=2, min_relevance=0.2),
+                    translator), generator
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("What is the fee?", "What is the fee?"),
+        ('Translation: "What is the fee?"\nNote: literal.', "What is the fee?"),
+        ("", None),
+        ("   \n ", None),
+        ("Quels sont les frais ?", None),  # echoed, not translated
+        ("Les frais sont de deux euros.", None),  # still French
+        ("What is the fee? " * 20, None),  # an answer, not a translation
+    ],
+)
+def test_clean_translation(output: str, expected: str | None) -> None:
+    assert clean_translation(output, "Quels sont les frais ?", "en") == expected
+
+
+def test_a_question_about_a_document_in_another_language_is_found_translated(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    core, generator = answerer(library, embedder)
+    found = core.retrieve(QUESTION_LTV)
+    assert generator.translated == [QUESTION_LTV]
+    assert found.search_query == ENGLISH_LTV
+    assert found.hits[0].stored.document.title == "Retail Credit Policy"
+    assert found.seconds > 0
+
+
+def test_a_question_matching_its_own_language_keeps_its_results(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    core, generator = answerer(library, embedder)
+    found = core.retrieve(QUESTION_DAYS)
+    assert generator.translated == [QUESTION_DAYS]
+    assert found.search_query is None
+    assert found.hits[0].stored.document.title == "Politique de télétravail"
+
+
+def test_questions_in_the_embedders_language_and_failed_translations_are_searched_as_asked(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    core, generator = answerer(library, embedder)
+    assert core.retrieve("What is the maximum loan-to-value?").search_query is None
+    assert generator.translated == []
+    untranslatable = "Quelle est la quotité pour un investisseur locatif ?"
+    assert core.retrieve(untranslatable).search_query is None
+    assert generator.translated == [untranslatable]
+
+
+def test_an_answer_from_translated_sources_is_verified_in_their_language(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    core, generator = answerer(library, embedder, (ANSWER_FR + " [1]",))
+    generator.translations[ANSWER_FR] = ANSWER_EN
+    answer = core.ask(QUESTION_LTV)
+    assert not answer.refused, answer.refusal_reason
+    assert answer.text == ANSWER_FR + " [1]"  # shown in the question's language
+    assert answer.search_query == ENGLISH_LTV
+    assert [c.title for c in answer.citations] == ["Retail Credit Policy"]
+    assert answer.checks[0].verified and answer.checks[0].text == ANSWER_FR
+    # The answer check reads the question in the passages' language.
+    assert ENGLISH_LTV in generator.checks[0][-1]["content"]
+    # Without its translation the French sentence finds no support in the English passage.
+    del generator.translations[ANSWER_FR]
+    unverified = core.ask(QUESTION_LTV)
+    assert unverified.refused and unverified.refusal_reason == "unverified"
+
+
+def test_translation_follows_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    generator = FakeGenerator()
+    translator = build_translator(load_settings(), generator)
+    assert translator is not None and translator.language == "en"
+    assert translator.needed(QUESTION_DAYS) and not translator.needed(ENGLISH_LTV)
+    monkeypatch.setenv("COFFRE_EMBEDDING_LANGUAGES", "fr,en")
+    both = build_translator(load_settings(), generator)
+    assert both is not None and both.language == "fr" and not both.needed(ENGLISH_LTV)
+    monkeypatch.setenv("COFFRE_EMBEDDING_LANGUAGES", "*")
+    assert build_translator(load_settings(), generator) is None
+    monkeypatch.setenv("COFFRE_EMBEDDING_LANGUAGES", "en")
+    monkeypatch.setenv("COFFRE_QUERY_TRANSLATION", "false")
+    assert build_translator(load_settings(data_dir=Path("x")), generator) is None
