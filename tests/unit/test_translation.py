@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
+from api.auth import Authenticator
+from api.keys import KeyStore
 from api.settings import load_settings
-from api.wiring import build_translator
+from api.wiring import Services, build_translator
+from indexes.audit import AuditLog
 from indexes.library import DocumentIndex
 from rag.answering import AnswerConfig, Answerer
 from rag.citations import CitationBuilder
@@ -126,3 +131,34 @@ def test_translation_follows_the_settings(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("COFFRE_EMBEDDING_LANGUAGES", "en")
     monkeypatch.setenv("COFFRE_QUERY_TRANSLATION", "false")
     assert build_translator(load_settings(data_dir=Path("x")), generator) is None
+
+
+def test_over_http_the_translation_is_reported_audited_and_filtered_like_the_question(
+    tmp_path: Path, embedder: FakeEmbedder, item: MakeItem
+) -> None:
+    index = DocumentIndex(tmp_path / "index", embedder)
+    index.add([
+        item("Retail Credit Policy", [LTV], groups=("lending",)),
+        item("Politique de télétravail", [TELETRAVAIL], language="fr", groups=("staff",)),
+    ])
+    core, generator = answerer(index, embedder, ("La quotité maximale est de 90 % [1].",))
+    generator.translations[ANSWER_FR] = ANSWER_EN
+    keys = KeyStore(tmp_path / "auth.sqlite3")
+    audit = AuditLog(tmp_path / "audit.sqlite3")
+    services = Services(load_settings(data_dir=tmp_path), embedder, index, None,  # type: ignore[arg-type]
+                        core.retriever, generator, core, keys, Authenticator(keys), audit)
+    lender, _ = keys.create("lea", ["lending", "staff"], "employee")
+    outsider, _ = keys.create("omar", ["staff"], "employee")
+    with TestClient(create_app(services, warm_up=False)) as http:
+        answered = http.post("/v1/ask", json={"question": QUESTION_LTV},
+                             headers={"authorization": f"Bearer {lender}"}).json()
+        hidden = http.post("/v1/ask", json={"question": QUESTION_LTV},
+                           headers={"authorization": f"Bearer {outsider}"}).json()
+    assert not answered["refused"] and answered["search_query"] == ENGLISH_LTV
+    assert answered["citations"][0]["title"] == "Retail Credit Policy"
+    # The translated search sees only what the caller may read.
+    assert all(s["document"]["title"] != "Retail Credit Policy" for s in hidden["sources"])
+    assert hidden["search_query"] is None
+    bodies = [r.body for r in audit.records() if r.body["kind"] == "ask"]
+    assert [b["search_query"] for b in bodies] == [ENGLISH_LTV, None]
+    index.close()
