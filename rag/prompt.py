@@ -103,6 +103,9 @@ def source_label(hit: Hit) -> str:
     return ", ".join(parts)
 
 
+# Tried and rejected (session 4): table sources rewritten row by row with column names
+# ("Product: Buy-to-let mortgage; Maximum LTV: 70%"): two right table answers on the demo
+# set turned into a neighbouring row's value, none was fixed.
 def build_prompt(
     question: str,
     hits: list[Hit],
