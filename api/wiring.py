@@ -87,6 +87,11 @@ def build_generator(settings: Settings) -> LlamaCppGenerator:
     )
 
 
+def embedding_languages(settings: Settings) -> list[str]:
+    """The embedder's languages from COFFRE_EMBEDDING_LANGUAGES, in the order given."""
+    return [lang.strip() for lang in settings.embedding_languages.split(",") if lang.strip()]
+
+
 def retrieval_config(settings: Settings) -> RetrievalConfig:
     """Retrieval settings: mode, fusion, weights, candidates, reranking depth, languages."""
     return RetrievalConfig(
@@ -98,9 +103,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         candidates=settings.candidates,
         rerank_depth=settings.rerank_depth,
         rerank_weight=settings.rerank_weight,
-        embedding_languages=frozenset(
-            lang.strip() for lang in settings.embedding_languages.split(",") if lang.strip()
-        ),
+        embedding_languages=frozenset(embedding_languages(settings)),
         foreign_vector_factor=settings.foreign_vector_factor,
     )
 
@@ -173,7 +176,7 @@ def build_reranker(settings: Settings) -> Reranker | None:
 def build_translator(settings: Settings, generator: Generator) -> QueryTranslator | None:
     """Translation of questions into the embedder's first language, unless it is
     multilingual ('*') or the setting is off."""
-    languages = [lang.strip() for lang in settings.embedding_languages.split(",") if lang.strip()]
+    languages = embedding_languages(settings)
     if not settings.query_translation or not languages or "*" in languages:
         return None
     return QueryTranslator(generator, languages[0], frozenset(languages))

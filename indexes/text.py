@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from functools import lru_cache
 
 import Stemmer
@@ -57,6 +58,11 @@ def detect_language(text: str) -> str:
     elisions = len(_ELISION.findall(text[:4000]))
     accented = sum(bool(_FRENCH_LETTERS.search(w)) for w in words)
     return "fr" if french + elisions + 0.5 * accented > english else "en"
+
+
+def written_in(text: str, languages: Collection[str]) -> bool:
+    """True when the text is in one of `languages` ('*' stands for any language)."""
+    return "*" in languages or detect_language(text) in languages
 
 
 @lru_cache(maxsize=4)

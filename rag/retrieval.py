@@ -15,7 +15,7 @@ from indexes.embedder import Embedder
 from indexes.filters import SearchFilter
 from indexes.library import DocumentIndex
 from indexes.records import StoredChunk
-from indexes.text import detect_language
+from indexes.text import written_in
 from rag.reranking import Reranker
 
 
@@ -174,8 +174,7 @@ class Retriever:
         return rescored + [replace(h, score=f) for h, f in zip(tail, rest, strict=True)]
 
     def _vector_weight(self, query: str) -> float:
-        languages = self.config.embedding_languages
-        if "*" in languages or detect_language(query) in languages:
+        if written_in(query, self.config.embedding_languages):
             return self.config.vector_weight
         return self.config.vector_weight * self.config.foreign_vector_factor
 

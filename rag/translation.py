@@ -13,7 +13,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from indexes.text import detect_language
+from indexes.text import detect_language, written_in
 from rag.generation import GenerationConfig, Generator
 from rag.retrieval import Hit
 
@@ -85,7 +85,7 @@ class QueryTranslator:
 
     def needed(self, question: str) -> bool:
         """True when the question is in none of the embedder's languages."""
-        return detect_language(question) not in self.known
+        return not written_in(question, self.known)
 
     def translate(self, question: str) -> str | None:
         """The question in the embedder's language, or None when the model gave none."""
