@@ -15,10 +15,15 @@ from indexes.filters import SearchFilter
 from rag.citations import Citation, CitationBuilder, Sentence, parse_markers
 from rag.generation import GenerationConfig, Generator
 from rag.prompt import PROMPT_VERSION, build_prompt, check_messages
-from rag.replies import is_refusal, refusal_text, strip_echoed_labels
+from rag.replies import (
+    is_refusal,
+    refusal_text,
+    strip_echoed_instructions,
+    strip_echoed_labels,
+)
 from rag.retrieval import Hit, Retriever, SearchMode
 from rag.translation import QueryTranslator, Retrieval, match_strength
-from rag.verification import SentenceCheck, supporting_sources, verify
+from rag.verification import SentenceCheck, row_corrections, supporting_sources, verify
 
 _VERDICT = GenerationConfig(max_tokens=3, temperature=0.0)
 
@@ -54,15 +59,18 @@ class Answer:
     search_query: str | None = None
 
 
+def _joined(sentences: list[Sentence]) -> str:
+    """Sentences back into one answer, each followed by its markers."""
+    return " ".join(s.text + "".join(f" [{n}]" for n in s.markers) for s in sentences)
+
+
 def _keep_verified(
     checks: list[SentenceCheck], citations: list[Citation], sentences: list[Sentence]
 ) -> tuple[str, list[Citation], list[SentenceCheck]]:
     """The answer rebuilt from its verified sentences, renumbered, with their citations."""
     kept = [c.index for c in checks if c.verified]
     renumber = {old: new for new, old in enumerate(kept)}
-    text = " ".join(
-        sentences[i].text + "".join(f" [{n}]" for n in sentences[i].markers) for i in kept
-    )
+    text = _joined([sentences[i] for i in kept])
     cited = [replace(c, sentence=renumber[c.sentence]) for c in citations if c.sentence in renumber]
     verified = [replace(c, index=renumber[c.index]) for c in checks if c.verified]
     return text, cited, verified
@@ -179,11 +187,13 @@ class Answerer:
         if not raw or is_refusal(raw):
             yield self._refusal(question, prompt.sources, timings, started, "model")
             return
-        raw = strip_echoed_labels(raw, prompt.sources)
+        raw = strip_echoed_instructions(strip_echoed_labels(raw, prompt.sources))
         clean, sentences = parse_markers(raw, len(prompt.sources))
-        citations, checks = self._cite_and_verify(
+        fixed, citations, checks = self._checked(
             sentences, prompt.sources, question, retrieval.search_query
         )
+        if fixed != sentences:
+            clean, sentences = _joined(fixed), fixed
         if not any(c.verified for c in checks):
             yield self._refusal(question, prompt.sources, timings, started, "unverified")
             return
@@ -229,6 +239,29 @@ class Answerer:
         verdict = "".join(self.generator.stream(messages, _VERDICT)).strip().lower()
         return not re.match(r"\W*(no|non)\b", verdict)
 
+    def _checked(
+        self, sentences: list[Sentence], sources: list[Hit], question: str,
+        translated_question: str | None,
+    ) -> tuple[list[Sentence], list[Citation], list[SentenceCheck]]:
+        """Cite and verify; a figure read off the wrong table row is corrected, then rechecked.
+
+        The model named a row ("buy-to-let") and gave another row's figure (the second-home
+        LTV): the named row's cell replaces it, and the reason records what the model wrote.
+        """
+        citations, checks = self._cite_and_verify(sentences, sources, question,
+                                                  translated_question)
+        fixes = row_corrections(checks, citations, sources, question)
+        if not fixes:
+            return sentences, citations, checks
+        fixed = [replace(s, text=fixes.get(i, s.text)) for i, s in enumerate(sentences)]
+        citations, checks = self._cite_and_verify(fixed, sources, question, translated_question)
+        checks = [
+            replace(c, reason=f"{c.reason}; figure corrected to the row it names (the model "
+                              f"wrote: {sentences[c.index].text})") if c.index in fixes else c
+            for c in checks
+        ]
+        return fixed, citations, checks
+
     def _cite_and_verify(
         self, sentences: list[Sentence], sources: list[Hit], question: str,
         translated_question: str | None = None,
@@ -246,11 +279,11 @@ class Answerer:
             read, scores = self._translated_support(sentences, sources, translated_question,
                                                     scores)
         citations = self.citations.build(read, sources, question, scores)
-        checks = verify(sentences, citations, sources, threshold)
+        checks = verify(sentences, citations, sources, threshold, question)
         repaired = False
         for check in checks:
             found = () if check.verified else supporting_sources(
-                check.text, scores[check.index], sources, threshold)
+                check.text, scores[check.index], sources, threshold, question)
             if found:
                 citations = [c for c in citations if c.sentence != check.index] + [
                     self.citations.cite(check.index, number, read[check.index].text, sources,
@@ -260,7 +293,7 @@ class Answerer:
                 repaired = True
         if repaired:
             citations.sort(key=lambda c: (c.sentence, c.number))
-            checks = verify(sentences, citations, sources, threshold)
+            checks = verify(sentences, citations, sources, threshold, question)
         return citations, checks
 
     def _translated_support(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from indexes.text import detect_language
-from rag.prompt import REFUSAL_EN, REFUSAL_FR, source_label
+from indexes.text import analyze, detect_language
+from rag.prompt import CITE_INSTRUCTION, FRENCH_REMINDER, REFUSAL_EN, REFUSAL_FR, source_label
 from rag.retrieval import Hit
 
 _REFUSAL_MARKERS = ("i don't know", "i do not know", "je ne sais pas")
@@ -34,6 +34,29 @@ def strip_echoed_labels(text: str, sources: list[Hit]) -> str:
         if len(label) >= 8:
             text = text.replace(label, "")
     return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def _terms(text: str, language: str) -> set[str]:
+    return {t for t in analyze(text, language) if not t.isdigit()}
+
+
+# What the prompt tells the model about language and citations, as index terms.
+_INSTRUCTION_TERMS = _terms(FRENCH_REMINDER, "fr") | _terms(CITE_INSTRUCTION, "en")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def strip_echoed_instructions(text: str) -> str:
+    """Remove sentences that only repeat the prompt's citation or language instruction.
+
+    Small models sometimes end a French answer with "Citez [1]." or "Réponds en français.":
+    a sentence made only of the instruction's words is not part of the answer.
+    """
+    sentences = _SENTENCE_END.split(text)
+    kept = [
+        s for s in sentences
+        if not any((t := _terms(s, lang)) and t <= _INSTRUCTION_TERMS for lang in ("fr", "en"))
+    ]
+    return text if len(kept) == len(sentences) else " ".join(kept).strip()
 
 
 def is_refusal(text: str) -> bool:

@@ -14,6 +14,7 @@ from itertools import combinations
 
 from rag.citations import Citation, Sentence
 from rag.retrieval import Hit
+from rag.tables import Table, parse_table
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _LIST_MARKER = re.compile(r"^\s*\d+[.)]\s+")
@@ -32,6 +33,9 @@ _NUMBER_WORDS = {
     )
     for word in words.split()
 }
+
+
+ROW_MISMATCH = "states a figure from another row of the table"
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,65 @@ def passage_numbers(text: str) -> set[str]:
     return numbers(text) | spelled
 
 
+def _table_rows(table: Table, sentence: str, question: str) -> list[int]:
+    """The rows a sentence or its question names ("75% [1]" alone names none)."""
+    return sorted(set(table.named_rows(sentence)) | set(table.named_rows(question)))
+
+
+def admissible_numbers(passage: str, sentence: str, question: str = "") -> set[str]:
+    """Numbers `sentence` may take from `passage`.
+
+    Every number of the passage, except in a table whose rows the sentence or the question
+    names: there, only the figures of those rows, of the header and of the text
+    around the table count, not those of the other rows.
+    """
+    table = parse_table(passage)
+    rows = _table_rows(table, sentence, question) if table else []
+    if table is None or not rows:
+        return passage_numbers(passage)
+    allowed = passage_numbers(table.outside)
+    for row in rows:
+        allowed |= passage_numbers(" ".join(table.rows[row]))
+    return allowed
+
+
+def correct_row_figures(sentence: str, passage: str, question: str = "") -> str | None:
+    """The sentence with another row's figure replaced by its named row's, or None.
+
+    Only when nothing is ambiguous: the sentence (or question) names one row, each wrong
+    figure sits in a single column of the other rows, and the named row's cell in that
+    column holds exactly one number. The corrected sentence states what the cell says.
+    """
+    table = parse_table(passage)
+    rows = _table_rows(table, sentence, question) if table else []
+    if table is None or len(rows) != 1:
+        return None
+    named = table.rows[rows[0]]
+    allowed = admissible_numbers(passage, sentence, question)
+    corrected = sentence
+    for wrong in numbers(sentence) - allowed:
+        columns = {c for row in table.rows for c, cell in enumerate(row) if wrong in numbers(cell)}
+        if len(columns) != 1 or (column := columns.pop()) >= len(named):
+            return None
+        found = list(_NUMBER.finditer(named[column]))
+        if len(found) != 1:
+            return None
+        corrected = _replace_number(corrected, wrong, found[0].group(0))
+    return corrected if corrected != sentence else None
+
+
+def _replace_number(text: str, value: str, replacement: str) -> str:
+    """`text` with every number equal to `value` (normalised) written as `replacement`."""
+    return _NUMBER.sub(
+        lambda m: replacement if numbers(m.group(0)) == {value} else m.group(0), text
+    )
+
+
 def verify(
-    sentences: list[Sentence], citations: list[Citation], hits: list[Hit], threshold: float
+    sentences: list[Sentence], citations: list[Citation], hits: list[Hit], threshold: float,
+    question: str = "",
 ) -> list[SentenceCheck]:
-    """One check per sentence, in order."""
+    """One check per sentence, in order; `question` tells which table rows it is about."""
     checks = []
     for index, sentence in enumerate(sentences):
         cited = [c for c in citations if c.sentence == index]
@@ -77,13 +136,15 @@ def verify(
         stated = numbers(sentence.text)
         supporting = [c for c in cited if c.support >= threshold]
         # A sentence citing two passages may take one figure from each.
-        held = set().union(*(passage_numbers(hits[c.number - 1].stored.chunk.text)
-                             for c in supporting))
+        texts = [hits[c.number - 1].stored.chunk.text for c in supporting]
+        held = set().union(*(admissible_numbers(t, sentence.text, question) for t in texts))
         backed = supporting if supporting and stated <= held else []
         if backed:
             reason = "supported"
         elif best < threshold:
             reason = f"support {best:.2f} below {threshold:.2f}"
+        elif stated <= set().union(*(passage_numbers(t) for t in texts)):
+            reason = ROW_MISMATCH
         else:
             reason = "states numbers its sources do not contain"
         checks.append(SentenceCheck(index, sentence.text, bool(backed), round(best, 4),
@@ -92,7 +153,7 @@ def verify(
 
 
 def supporting_sources(
-    text: str, scores: list[float], hits: list[Hit], threshold: float
+    text: str, scores: list[float], hits: list[Hit], threshold: float, question: str = ""
 ) -> tuple[int, ...]:
     """Source numbers that verify a sentence: the best single one, else a pair, else none.
 
@@ -102,7 +163,7 @@ def supporting_sources(
     stated = numbers(text)
     able = sorted((n for n in range(1, len(hits) + 1) if scores[n - 1] >= threshold),
                   key=lambda n: scores[n - 1], reverse=True)
-    held = {n: passage_numbers(hits[n - 1].stored.chunk.text) for n in able}
+    held = {n: admissible_numbers(hits[n - 1].stored.chunk.text, text, question) for n in able}
     for number in able:
         if stated <= held[number]:
             return (number,)
@@ -110,3 +171,19 @@ def supporting_sources(
         if stated <= held[first] | held[second]:
             return (first, second)
     return ()
+
+
+def row_corrections(
+    checks: list[SentenceCheck], citations: list[Citation], hits: list[Hit], question: str
+) -> dict[int, str]:
+    """Corrected texts of the sentences that state a figure of another row than they name."""
+    fixes: dict[int, str] = {}
+    for check in checks:
+        if check.reason != ROW_MISMATCH:
+            continue
+        for citation in (c for c in citations if c.sentence == check.index):
+            text = hits[citation.number - 1].stored.chunk.text
+            if corrected := correct_row_figures(check.text, text, question):
+                fixes[check.index] = corrected
+                break
+    return fixes
