@@ -43,20 +43,24 @@ def _terms(text: str, language: str) -> set[str]:
 # What the prompt tells the model about language and citations, as index terms.
 _INSTRUCTION_TERMS = _terms(FRENCH_REMINDER, "fr") | _terms(CITE_INSTRUCTION, "en")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_MARKERS = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
 def strip_echoed_instructions(text: str) -> str:
     """Remove sentences that only repeat the prompt's citation or language instruction.
 
-    Small models sometimes end a French answer with "Citez [1]." or "Réponds en français.":
-    a sentence made only of the instruction's words is not part of the answer.
+    Small models sometimes end a French answer with "Citez [1]." or "Sources: [1].": a
+    sentence made only of the instruction's words is not part of the answer. Its markers
+    are kept: they cite the sentence before.
     """
     sentences = _SENTENCE_END.split(text)
     kept = [
-        s for s in sentences
-        if not any((t := _terms(s, lang)) and t <= _INSTRUCTION_TERMS for lang in ("fr", "en"))
+        " ".join(_MARKERS.findall(s)) if any(
+            (t := _terms(s, lang)) and t <= _INSTRUCTION_TERMS for lang in ("fr", "en")
+        ) else s
+        for s in sentences
     ]
-    return text if len(kept) == len(sentences) else " ".join(kept).strip()
+    return text if kept == sentences else " ".join(k for k in kept if k).strip()
 
 
 def is_refusal(text: str) -> bool:

@@ -92,9 +92,10 @@ def admissible_numbers(passage: str, sentence: str, question: str = "") -> set[s
 def correct_row_figures(sentence: str, passage: str, question: str = "") -> str | None:
     """The sentence with another row's figure replaced by its named row's, or None.
 
-    Only when nothing is ambiguous: the sentence (or question) names one row, each wrong
+    Only when nothing is ambiguous: the sentence or question names one row, each wrong
     figure sits in a single column of the other rows, and the named row's cell in that
-    column holds exactly one number. The corrected sentence states what the cell says.
+    column holds exactly one number, not already in the sentence. The corrected sentence
+    states what the cell says.
     """
     table = parse_table(passage)
     rows = _table_rows(table, sentence, question) if table else []
@@ -108,7 +109,9 @@ def correct_row_figures(sentence: str, passage: str, question: str = "") -> str 
         if len(columns) != 1 or (column := columns.pop()) >= len(named):
             return None
         found = list(_NUMBER.finditer(named[column]))
-        if len(found) != 1:
+        # The named row's figure already stated beside the wrong one ("[70% + 5%] = 75%")
+        # is a calculation or a comparison, not a misread cell: nothing to replace.
+        if len(found) != 1 or numbers(found[0].group(0)) <= numbers(sentence):
             return None
         corrected = _replace_number(corrected, wrong, found[0].group(0))
     return corrected if corrected != sentence else None

@@ -51,6 +51,16 @@ def test_the_default_model_answers_with_a_citation_and_refuses_a_near_miss(
         assert near_miss["refused"], near_miss
         assert near_miss["citations"] == []
 
+        # The README demo's first question: the model reads the second-home row (75%); the
+        # row-aware figure check gives the buy-to-let row's figure, citing the table's page.
+        table = http.post("/v1/ask", json={
+            "question": "What is the maximum loan-to-value for a buy-to-let mortgage?",
+        }).json()
+        assert not table["refused"], table
+        assert "70%" in table["answer"] and "75%" not in table["answer"], table["answer"]
+        assert ("retail-credit-policy.pdf", 3) in {
+            (c["source_path"].rsplit("/", 1)[-1], c["page"]) for c in table["citations"]}
+
 
 @pytest.mark.parametrize(
     ("question", "expected", "gold"),

@@ -62,6 +62,8 @@ def test_a_wrong_row_figure_is_corrected_only_when_unambiguous() -> None:
     # Right figure, nothing to correct; two rows named, no single cell to take.
     assert correct_row_figures("The buy-to-let LTV is 70%.", LTV, BTL) is None
     assert correct_row_figures("A bridging loan goes to 90%.", LTV, BTL) is None
+    # The named row's figure beside the wrong one: a calculation, not a misread cell.
+    assert correct_row_figures("For buy-to-let, 75% - 5% = 70%.", LTV, BTL) is None
     # A figure in no row at all is not a misread row: left to the ordinary check.
     assert correct_row_figures("The buy-to-let LTV is 72%.", LTV, BTL) is None
 
@@ -107,10 +109,12 @@ def test_uncorrectable_row_mismatch_is_not_verified(
 
 
 def test_echoed_instructions_are_not_part_of_the_answer() -> None:
-    assert strip_echoed_instructions("Deux jours par semaine [1]. Citez [1].") == (
-        "Deux jours par semaine [1]."
+    # The echo goes, its marker stays with the sentence before.
+    assert strip_echoed_instructions("Deux jours par semaine. Citez [1].") == (
+        "Deux jours par semaine. [1]"
     )
+    assert strip_echoed_instructions("Sous 2 jours. Sources: [1, 2].") == "Sous 2 jours. [1, 2]"
     reminder = "Deux jours [1]. Réponds en français, en citant les sources comme [1]."
-    assert strip_echoed_instructions(reminder) == "Deux jours [1]."
+    assert strip_echoed_instructions(reminder) == "Deux jours [1]. [1]"
     kept = "Yes, like the source says [1]. The fee is 5 EUR [1]."
     assert strip_echoed_instructions(kept) == kept
