@@ -82,3 +82,8 @@ def analyze(text: str, language: str | None = None) -> list[str]:
     words = [w for w in tokenize(text) if w not in stop]
     # Stemming before folding: the Snowball French stemmer expects accents.
     return [fold(stem) for stem in _stemmer(lang).stemWords(words)]
+
+
+def content_terms(text: str, language: str) -> set[str]:
+    """The text's index terms without its figures: what it says, not the numbers it gives."""
+    return {t for t in analyze(text, language) if not any(ch.isdigit() for ch in t)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from indexes.text import analyze, detect_language
+from indexes.text import content_terms, detect_language
 from rag.prompt import CITE_INSTRUCTION, FRENCH_REMINDER, REFUSAL_EN, REFUSAL_FR, source_label
 from rag.retrieval import Hit
 
@@ -36,12 +36,8 @@ def strip_echoed_labels(text: str, sources: list[Hit]) -> str:
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
-def _terms(text: str, language: str) -> set[str]:
-    return {t for t in analyze(text, language) if not t.isdigit()}
-
-
 # What the prompt tells the model about language and citations, as index terms.
-_INSTRUCTION_TERMS = _terms(FRENCH_REMINDER, "fr") | _terms(CITE_INSTRUCTION, "en")
+_INSTRUCTION_TERMS = content_terms(FRENCH_REMINDER, "fr") | content_terms(CITE_INSTRUCTION, "en")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _MARKERS = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 
@@ -56,7 +52,7 @@ def strip_echoed_instructions(text: str) -> str:
     sentences = _SENTENCE_END.split(text)
     kept = [
         " ".join(_MARKERS.findall(s)) if any(
-            (t := _terms(s, lang)) and t <= _INSTRUCTION_TERMS for lang in ("fr", "en")
+            (t := content_terms(s, lang)) and t <= _INSTRUCTION_TERMS for lang in ("fr", "en")
         ) else s
         for s in sentences
     ]

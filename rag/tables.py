@@ -13,7 +13,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from indexes.text import analyze, detect_language
+from indexes.text import content_terms, detect_language
 
 CELL = " | "
 # Share of a row label's term weight a text must hold to name that row.
@@ -39,8 +39,8 @@ class Table:
         shares names none; a row is named when `text` holds at least half its label's
         weight. Stray words ("up" in "used car up to 5 years old") name no row.
         """
-        terms = _words(text, self.language)
-        labels = [_words(" ".join(_label(row)), self.language) for row in self.rows]
+        terms = content_terms(text, self.language)
+        labels = [content_terms(" ".join(_label(row)), self.language) for row in self.rows]
         count = len(labels)
         held = Counter(t for label in labels for t in label)
         named = []
@@ -55,10 +55,6 @@ class Table:
 def _label(row: tuple[str, ...]) -> tuple[str, ...]:
     cut = next((i for i, cell in enumerate(row) if not cell or cell[0].isdigit()), len(row))
     return row[:cut]
-
-
-def _words(text: str, language: str) -> set[str]:
-    return {t for t in analyze(text, language) if not any(ch.isdigit() for ch in t)}
 
 
 def parse_table(text: str) -> Table | None:
