@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -71,6 +72,19 @@ def _local_identity() -> Identity:
     return Identity(f"local:{getpass.getuser()}", frozenset(), frozenset({"admin"}), "cli")
 
 
+def checked_note(streamed: str, answer: Answer) -> str | None:
+    """What to print after the streamed draft when the checks changed or withdrew it.
+
+    The draft is shown as the model writes it; the checks against the sources come after
+    (a figure corrected to its table row, an echoed instruction dropped, or no answer).
+    """
+    if re.sub(r"\s+", "", streamed) == re.sub(r"\s+", "", answer.text):
+        return None
+    if answer.refused:
+        return f"Not verified against the sources: {answer.text}"
+    return f"Checked against the sources: {answer.text}"
+
+
 def _print_answer(services: Services, question: str) -> Answer:
     answer: Answer | None = None
     streamed = ""
@@ -84,9 +98,9 @@ def _print_answer(services: Services, question: str) -> Answer:
     assert answer is not None
     services.audit.append(_local_identity().user,
                           ask_record(services, _local_identity(), "cli", answer))
-    if answer.refused and streamed.strip() != answer.text:
-        # The draft streamed above failed verification against its sources.
-        console.print(f"[yellow]Not verified against the sources: {answer.text}[/yellow]")
+    note = checked_note(streamed, answer)
+    if note:
+        console.print(note, style="yellow", markup=False, highlight=False)
     if answer.refused:
         console.print("[dim](no relevant source: nothing cited)[/dim]")
     for citation in answer.citations:
