@@ -67,9 +67,24 @@ def passage_numbers(text: str) -> set[str]:
     return numbers(text) | spelled
 
 
-def _table_rows(table: Table, sentence: str, question: str) -> list[int]:
-    """The rows a sentence or its question names ("75% [1]" alone names none)."""
-    return sorted(set(table.named_rows(sentence)) | set(table.named_rows(question)))
+def _named_rows(passage: str, sentence: str, question: str) -> tuple[Table, list[int]] | None:
+    """The passage's table and the rows the sentence or its question names; None if none.
+
+    "75% [1]" alone names no row: the question's rows stand for it then.
+    """
+    table = parse_table(passage)
+    if table is None:
+        return None
+    rows = sorted(set(table.named_rows(sentence)) | set(table.named_rows(question)))
+    return (table, rows) if rows else None
+
+
+def _row_numbers(table: Table, rows: list[int]) -> set[str]:
+    """Figures of the named rows, the header and the text around the table."""
+    allowed = passage_numbers(table.outside)
+    for row in rows:
+        allowed |= passage_numbers(" ".join(table.rows[row]))
+    return allowed
 
 
 def admissible_numbers(passage: str, sentence: str, question: str = "") -> set[str]:
@@ -79,14 +94,8 @@ def admissible_numbers(passage: str, sentence: str, question: str = "") -> set[s
     names: there, only the figures of those rows, of the header and of the text
     around the table count, not those of the other rows.
     """
-    table = parse_table(passage)
-    rows = _table_rows(table, sentence, question) if table else []
-    if table is None or not rows:
-        return passage_numbers(passage)
-    allowed = passage_numbers(table.outside)
-    for row in rows:
-        allowed |= passage_numbers(" ".join(table.rows[row]))
-    return allowed
+    named = _named_rows(passage, sentence, question)
+    return passage_numbers(passage) if named is None else _row_numbers(*named)
 
 
 def correct_row_figures(sentence: str, passage: str, question: str = "") -> str | None:
@@ -97,14 +106,13 @@ def correct_row_figures(sentence: str, passage: str, question: str = "") -> str 
     column holds exactly one number, not already in the sentence. The corrected sentence
     states what the cell says.
     """
-    table = parse_table(passage)
-    rows = _table_rows(table, sentence, question) if table else []
-    if table is None or len(rows) != 1:
+    named_rows = _named_rows(passage, sentence, question)
+    if named_rows is None or len(named_rows[1]) != 1:
         return None
+    table, rows = named_rows
     named = table.rows[rows[0]]
-    allowed = admissible_numbers(passage, sentence, question)
     corrected = sentence
-    for wrong in numbers(sentence) - allowed:
+    for wrong in numbers(sentence) - _row_numbers(table, rows):
         columns = {c for row in table.rows for c, cell in enumerate(row) if wrong in numbers(cell)}
         if len(columns) != 1 or (column := columns.pop()) >= len(named):
             return None
