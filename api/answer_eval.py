@@ -13,14 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.errors import EvalError
 from api.wiring import Services
 from rag.answering import Answer
 from rag.generation import Generator
 from rag.translation import Retrieval
-
-
-class AnswerEvalError(Exception):
-    """The question file is missing or malformed."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +69,9 @@ class ModelScore:
 
 
 def load_questions(path: Path) -> list[Question]:
-    """Questions from a JSON Lines file; a bad line raises AnswerEvalError naming it."""
+    """Questions from a JSON Lines file; a bad line raises EvalError naming it."""
     if not path.is_file():
-        raise AnswerEvalError(f"{path}: no such question file")
+        raise EvalError(f"{path}: no such question file")
     questions = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -87,7 +84,7 @@ def load_questions(path: Path) -> list[Question]:
                 data.get("gold_file"), data.get("gold_page"),
             ))
         except (ValueError, KeyError, TypeError) as exc:
-            raise AnswerEvalError(f"{path}: line {number}: {exc}") from exc
+            raise EvalError(f"{path}: line {number}: {exc}") from exc
     return questions
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -22,10 +22,10 @@ from fastapi import (
 )
 from fastapi.responses import HTMLResponse, JSONResponse
 from sse_starlette.sse import EventSourceResponse
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 
-from api.auditing import ask_record, search_record
-from api.auth import AuthError, ForbiddenError, Identity
+from api.auditing import ask_record, interrupted_record, search_record
+from api.auth import ForbiddenError, Identity
 from api.schemas import (
     AskRequest,
     AskResponse,
@@ -38,15 +38,13 @@ from api.schemas import (
     SearchResponse,
     SearchResult,
 )
+from api.streaming import off_the_loop, shielded
 from api.uploads import store_upload
 from api.wiring import Services
-from indexes.audit import AuditError
-from indexes.errors import IndexStoreError
+from indexes.errors import AuditError, CoffreError
 from indexes.filters import SearchFilter
 from indexes.records import DocumentRecord
 from rag.answering import Answer
-from rag.generation import GenerationError
-from rag.reranking import RerankerError
 
 
 def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Identity:
@@ -84,31 +82,11 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
     def audited(body: dict[str, object], identity: Identity) -> None:
         services.audit.append(identity.user, body)
 
-    @app.exception_handler(AuthError)
-    async def unauthenticated(_: Request, exc: AuthError) -> JSONResponse:
-        return JSONResponse(status_code=401, content={"detail": str(exc)},
-                            headers={"WWW-Authenticate": "Bearer"})
-
-    @app.exception_handler(ForbiddenError)
-    async def forbidden(_: Request, exc: ForbiddenError) -> JSONResponse:
-        return JSONResponse(status_code=403, content={"detail": str(exc)})
-
-    @app.exception_handler(AuditError)
-    async def audit_failed(_: Request, exc: AuditError) -> JSONResponse:
-        return JSONResponse(status_code=503, content={
-            "detail": f"no answer without an audit record: {exc}"})
-
-    @app.exception_handler(IndexStoreError)
-    async def index_error(_: Request, exc: IndexStoreError) -> JSONResponse:
-        return JSONResponse(status_code=503, content={"detail": str(exc)})
-
-    @app.exception_handler(RerankerError)
-    async def reranker_error(_: Request, exc: RerankerError) -> JSONResponse:
-        return JSONResponse(status_code=503, content={"detail": str(exc)})
-
-    @app.exception_handler(GenerationError)
-    async def generation_error(_: Request, exc: GenerationError) -> JSONResponse:
-        return JSONResponse(status_code=503, content={"detail": str(exc)})
+    @app.exception_handler(CoffreError)
+    async def coffre_error(_: Request, exc: CoffreError) -> JSONResponse:
+        # The one mapping of the error tree (indexes.errors) to HTTP: status, headers, message.
+        return JSONResponse(status_code=exc.http_status, content={"detail": str(exc)},
+                            headers=exc.headers)
 
     @app.get("/console", response_class=HTMLResponse, include_in_schema=False)
     async def console() -> HTMLResponse:
@@ -152,18 +130,33 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
         events = services.answerer.stream(body.question, flt, body.top_k, body.mode)
 
         async def sse() -> AsyncIterator[dict[str, str]]:
-            async for event in iterate_in_threadpool(events):
-                if not isinstance(event, Answer):
-                    yield {"event": "token", "data": json.dumps({"text": event})}
-                    continue
-                try:
-                    await run_in_threadpool(
-                        audited, ask_record(services, identity, "http", event), identity)
-                except AuditError as exc:
-                    yield {"event": "error", "data": json.dumps(
-                        {"detail": f"no answer without an audit record: {exc}"})}
-                    return
-                yield {"event": "answer", "data": AskResponse.of(event).model_dump_json()}
+            sent: list[str] = []
+            finished = False
+            try:
+                async with aclosing(off_the_loop(events)) as stream:
+                    async for event in stream:
+                        if not isinstance(event, Answer):
+                            sent.append(event)
+                            yield {"event": "token", "data": json.dumps({"text": event})}
+                            continue
+                        finished = True
+                        try:
+                            await run_in_threadpool(
+                                audited, ask_record(services, identity, "http", event), identity)
+                        except AuditError as exc:
+                            yield {"event": "error", "data": json.dumps({"detail": str(exc)})}
+                            return
+                        yield {"event": "answer", "data": AskResponse.of(event).model_dump_json()}
+            except CoffreError as exc:
+                # The response has started (200): the error travels as an event.
+                finished = True
+                yield {"event": "error", "data": json.dumps({"detail": str(exc)})}
+            finally:
+                if not finished:
+                    # The client went away mid-answer: what it was sent is on the record.
+                    record = interrupted_record(services, identity, "http", body.question,
+                                                "".join(sent))
+                    await shielded(audited, record, identity)
 
         return EventSourceResponse(sse())
 

@@ -63,3 +63,17 @@ def ask_record(
         "prompt_version": PROMPT_VERSION,
         "generation": asdict(settings),
     }
+
+
+def interrupted_record(
+    services: Services, identity: Identity, channel: str, question: str, sent: str
+) -> dict[str, Any]:
+    """The audit body of an answer cut short (the client went away): what it was sent."""
+    return {
+        "kind": "ask", "channel": channel, "user": identity.user,
+        "groups": sorted(identity.groups), "roles": sorted(identity.roles),
+        "question": question, "interrupted": True, "sent": sent,
+        "model": services.generator.model_id,
+        "embedding_model": services.embedder.model_id,
+        "prompt_version": PROMPT_VERSION,
+    }

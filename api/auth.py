@@ -10,18 +10,11 @@ from typing import Any
 
 import jwt
 
+from api.errors import AuthError, ForbiddenError
 from api.keys import KeyStore
 from indexes.filters import SearchFilter
 
 log = logging.getLogger("coffre.auth")
-
-
-class AuthError(Exception):
-    """Missing or invalid credentials (HTTP 401)."""
-
-
-class ForbiddenError(Exception):
-    """Valid credentials, wrong role (HTTP 403)."""
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,15 @@ from typing import Annotated
 
 import typer
 
-from api.auditing import ask_record, search_record
+from api.auditing import ask_record, interrupted_record, search_record
 from api.auth import Identity
 from api.cli_admin import audit_app, keys_app, models_app
 from api.cli_common import DEMO_CORPUS, console, err, run_ingest, services_or_exit
 from api.cli_eval import eval_app
 from api.wiring import Services
-from indexes.errors import ModelMismatchError
+from indexes.errors import CoffreError
 from rag.answering import Answer
-from rag.generation import GenerationError
+from rag.generation import closing_stream
 from rag.retrieval import SearchMode
 
 app = typer.Typer(help="Coffre: answers from the bank's own documents, with cited sources.",
@@ -88,12 +88,22 @@ def checked_note(streamed: str, answer: Answer) -> str | None:
 def _print_answer(services: Services, question: str) -> Answer:
     answer: Answer | None = None
     streamed = ""
-    for event in services.answerer.stream(question):
-        if isinstance(event, Answer):
-            answer = event
-        else:
-            streamed += event
-            console.print(event, end="", markup=False, highlight=False)
+    try:
+        with closing_stream(services.answerer.stream(question)) as events:
+            for event in events:
+                if isinstance(event, Answer):
+                    answer = event
+                else:
+                    streamed += event
+                    console.print(event, end="", markup=False, highlight=False)
+    except KeyboardInterrupt:
+        # Ctrl-C: the stream is closed (the model freed) on the way out of the `with`.
+        console.print()
+        services.audit.append(_local_identity().user, interrupted_record(
+            services, _local_identity(), "cli", question, streamed))
+        err.print("[yellow]Interrupted: the answer was not finished (audited as "
+                  "interrupted).[/yellow]")
+        raise typer.Exit(130) from None
     console.print()
     assert answer is not None
     services.audit.append(_local_identity().user,
@@ -162,12 +172,10 @@ def main() -> None:
     """Entry point of the `coffre` script."""
     try:
         app()
-    except ModelMismatchError as exc:
-        err.print(f"[red]{exc}[/red]")
-        sys.exit(3)
-    except GenerationError as exc:
-        err.print(f"[red]{exc}[/red]")
-        sys.exit(4)
+    except CoffreError as exc:
+        # The one mapping of the error tree (indexes.errors) to the shell: message, exit code.
+        err.print(str(exc), style="red", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

@@ -99,13 +99,13 @@ def keys_create(
     quiet: Annotated[bool, typer.Option("--quiet", help="Print the key alone.")] = False,
 ) -> None:
     """Create an API key; it is shown once."""
-    from api.keys import KeyError_
+    from api.keys import KeyStoreError
     from api.wiring import key_store
 
     store = key_store(settings_or_exit())
     try:
         secret, key = store.create(user, [g for g in groups.split(",") if g], role)
-    except KeyError_ as exc:
+    except KeyStoreError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     if quiet:
@@ -133,12 +133,12 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: str) -> None:
     """Revoke a key by id."""
-    from api.keys import KeyError_
+    from api.keys import KeyStoreError
     from api.wiring import key_store
 
     try:
         key_store(settings_or_exit()).revoke(key_id)
-    except KeyError_ as exc:
+    except KeyStoreError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     console.print(f"key {key_id} revoked")

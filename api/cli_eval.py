@@ -76,7 +76,7 @@ def eval_answers(
     """Ask a question set through the normal path and score answers, citations, refusals."""
     import json
 
-    from api.answer_eval import AnswerEvalError, evaluate_models, load_questions
+    from api.answer_eval import EvalError, evaluate_models, load_questions
     from api.wiring import build_generator
 
     services = services_or_exit()
@@ -90,7 +90,7 @@ def eval_answers(
             )
             for name in names
         }
-    except (AnswerEvalError, CatalogueError) as exc:
+    except (EvalError, CatalogueError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     run_ingest(services, [corpus])

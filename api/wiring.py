@@ -84,6 +84,7 @@ def build_generator(settings: Settings) -> LlamaCppGenerator:
         context_size=settings.context_size,
         threads=settings.threads,
         gpu_layers=settings.gpu_layers,
+        wait_s=settings.generation_wait_s,
     )
 
 

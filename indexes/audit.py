@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from indexes.errors import AuditError
+
 GENESIS = "0" * 64
 
 _SCHEMA = """
@@ -31,10 +33,6 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-
-
-class AuditError(Exception):
-    """The audit record could not be written (and the answer must not be given)."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +98,8 @@ class AuditLog:
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
-                raise AuditError(f"cannot write the audit record to {self.path}: {exc}") from exc
+                raise AuditError(f"no answer without an audit record: cannot write it to "
+                                 f"{self.path}: {exc}") from exc
         return AuditRecord(seq, moment, user, body, prev, digest)
 
     def records(self) -> Iterator[AuditRecord]:

@@ -1,7 +1,66 @@
-"""Exceptions raised by the storage and search layer."""
+"""Coffre's one error tree: its root, and the storage and search layer's errors.
+
+Every error Coffre raises on purpose is a `CoffreError`; each class knows the HTTP status and
+the CLI exit code it maps to, so each edge has one mapping (the HTTP exception handler, the
+CLI's `main`) and no traceback reaches a user. Messages say what to do. The root lives here
+because `indexes` is the package every other one imports; each package defines its own
+branch in its `errors` module::
+
+    CoffreError                      500, exit 1
+    ├── ConfigError                  500, exit 2  api.errors: a setting has a wrong value
+    │   └── SettingsError                         api.settings
+    ├── InputError                   422, exit 2  the request or file is wrong
+    │   ├── ParseError                             ingest.errors: a file cannot be read
+    │   │   └── UnsupportedFileError  415
+    │   ├── EvalError                              api.errors: an evaluation set is wrong
+    │   └── TooLargeError            413           api.errors: an upload over the limit
+    ├── AuthError                    401, exit 2  api.errors: no or bad credentials
+    ├── ForbiddenError               403, exit 2  api.errors: the role or groups do not allow it
+    ├── NotFoundError                404, exit 2  api.errors: no such document, chunk or key
+    └── UnavailableError             503, exit 3  a model, store or trail cannot serve now
+        ├── IndexStoreError                        here: the index or store
+        │   ├── ModelMismatchError                 index built with another embedding model
+        │   ├── EmbedderError                      the embedding model cannot be loaded
+        │   └── StoreError                         the store is unreadable or inconsistent
+        ├── AuditError                             here: no audit record, so no answer
+        ├── GenerationError          exit 4        rag.errors: the answer model failed
+        │   └── ModelBusyError       Retry-After   the model stayed busy past the wait limit
+        ├── RerankerError                          rag.errors: the cross-encoder failed
+        └── CatalogueError                         rag.errors: a catalogue model is missing
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
 
 
-class IndexStoreError(Exception):
+class CoffreError(Exception):
+    """Root of every error Coffre raises on purpose."""
+
+    http_status: ClassVar[int] = 500
+    exit_code: ClassVar[int] = 1
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra HTTP headers for this error's response (Retry-After, WWW-Authenticate)."""
+        return {}
+
+
+class InputError(CoffreError):
+    """What the caller sent (a request field, a file) is wrong; the message names it."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class UnavailableError(CoffreError):
+    """A model, the store or the audit trail cannot serve right now."""
+
+    http_status = 503
+    exit_code = 3
+
+
+class IndexStoreError(UnavailableError):
     """Base class for index and store errors."""
 
 
@@ -24,3 +83,7 @@ class EmbedderError(IndexStoreError):
 
 class StoreError(IndexStoreError):
     """The chunk store is unreadable or inconsistent."""
+
+
+class AuditError(UnavailableError):
+    """The audit record could not be written (and the answer must not be given)."""

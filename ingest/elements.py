@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-class ParseError(Exception):
-    """A file could not be turned into text; the message says why, naming the file."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
-
-
-class UnsupportedFileError(ParseError):
-    """The file type is not one Coffre ingests."""
+from ingest.errors import ParseError, UnsupportedFileError  # noqa: F401  (re-exported)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from indexes.filters import SearchFilter
 from rag.citations import Citation, CitationBuilder, Sentence, parse_markers
-from rag.generation import GenerationConfig, Generator
+from rag.generation import GenerationConfig, Generator, closing_stream
 from rag.prompt import PROMPT_VERSION, build_prompt, check_messages
 from rag.replies import (
     is_refusal,
@@ -174,11 +174,12 @@ class Answerer:
             question, hits, budget_tokens=budget, count_tokens=self.generator.count_tokens
         )
         pieces: list[str] = []
-        for piece in self.generator.stream(prompt.messages, self.config.generation):
-            if not pieces:
-                timings["first_token_s"] = time.perf_counter() - started
-            pieces.append(piece)
-            yield piece
+        with closing_stream(self.generator.stream(prompt.messages, self.config.generation)) as out:
+            for piece in out:
+                if not pieces:
+                    timings["first_token_s"] = time.perf_counter() - started
+                pieces.append(piece)
+                yield piece
         if pieces:
             # Each streamed piece is one token: decoding speed for the model comparison.
             timings["answer_tokens"] = float(len(pieces))

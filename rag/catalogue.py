@@ -17,9 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-
-class CatalogueError(Exception):
-    """Unknown model, missing packages, or a file that fails verification."""
+from rag.errors import CatalogueError
 
 
 @dataclass(frozen=True)

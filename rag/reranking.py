@@ -16,15 +16,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from indexes.onnx_embedder import onnx_session, run_bert
 from rag.catalogue import package_folder
+from rag.errors import RerankerError
 
 if TYPE_CHECKING:
     import onnxruntime
     from sentence_transformers import CrossEncoder
     from tokenizers import Tokenizer
-
-
-class RerankerError(Exception):
-    """The cross-encoder could not be found or loaded."""
 
 
 class Reranker(Protocol):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from api.answer_eval import (
-    AnswerEvalError,
+    EvalError,
     ModelScore,
     Question,
     cites_gold,
@@ -65,7 +65,7 @@ def test_tally() -> None:
 def test_question_file_errors_name_the_line(tmp_path: Path) -> None:
     path = tmp_path / "q.jsonl"
     path.write_text(json.dumps({"id": "a", "question": "x", "expect": "answer"}) + "\n{bad\n")
-    with pytest.raises(AnswerEvalError, match="line 2"):
+    with pytest.raises(EvalError, match="line 2"):
         load_questions(path)
 
 

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from api.auth import Authenticator, AuthError, ForbiddenError, JwtConfig
-from api.keys import KeyError_, KeyStore
+from api.keys import KeyStore, KeyStoreError
 
 ISSUER = "https://idp.bank.example"
 AUDIENCE = "coffre"
@@ -77,7 +77,7 @@ def test_api_keys_are_stored_hashed_and_revocable(auth: Authenticator, tmp_path:
     auth.keys.revoke(record.key_id)
     with pytest.raises(AuthError, match="revoked"):
         auth.identify(f"Bearer {secret}")
-    with pytest.raises(KeyError_):
+    with pytest.raises(KeyStoreError):
         auth.keys.create("dan", [], "superuser")
 
 

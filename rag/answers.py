@@ -1,0 +1,127 @@
+"""The values the answering core takes and gives: the query, the events of an answer in the
+making, the finished answer and its timings.
+
+Every channel (HTTP JSON and streaming, the CLI, later chat completions and Teams) asks with
+a `Query` and reads `AnswerEvent`s, choosing what to show: a channel that cannot take text
+back shows only `CheckedSentence`s; `/v1/ask` streaming may show `DraftText` as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+from indexes.filters import SearchFilter
+from rag.citations import Citation
+from rag.prompt import PROMPT_VERSION
+from rag.retrieval import Hit, SearchMode
+from rag.verification import SentenceCheck
+
+
+class Speaker(StrEnum):
+    """Who said a turn of a conversation."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier turn of the conversation a question belongs to."""
+
+    speaker: Speaker
+    text: str
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as a channel hands it to the core, with what narrows its search.
+
+    `history` holds the conversation's earlier turns (oldest first); `language` is the
+    question's language when the channel knows it (None: detected from the text).
+    """
+
+    question: str
+    history: tuple[Turn, ...] = ()
+    language: str | None = None
+    search_filter: SearchFilter | None = None
+    top_k: int | None = None
+    mode: SearchMode | None = None
+
+
+class RefusalReason(StrEnum):
+    """Why Coffre answered "I don't know"."""
+
+    RELEVANCE = "relevance"  # nothing relevant enough was retrieved; the model was not asked
+    MODEL = "model"  # the model said it does not know
+    UNVERIFIED = "unverified"  # no sentence was verified by the passages it cites
+    ANSWER_CHECK = "answer-check"  # asked, the model judged the cited passages do not answer
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Where an answer's time went, in seconds from the start of retrieval."""
+
+    retrieval_s: float = 0.0
+    first_token_s: float | None = None
+    decode_s: float | None = None
+    answer_tokens: int = 0
+    answer_check_s: float | None = None
+    total_s: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        """The measured fields only (the JSON `timings` object of an answer)."""
+        return {k: float(v) for k, v in asdict(self).items()
+                if v is not None and not (k == "answer_tokens" and not v)}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer with its citations, the sources it was given, and how long it took."""
+
+    question: str
+    text: str
+    refused: bool
+    citations: tuple[Citation, ...]
+    sources: tuple[Hit, ...]
+    model: str
+    prompt_version: str = PROMPT_VERSION
+    timings: Timings = field(default_factory=Timings)
+    checks: tuple[SentenceCheck, ...] = ()
+    refusal_reason: RefusalReason | None = None
+    # The translated question the sources were found with, when it matched them better.
+    search_query: str | None = None
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """The passages the answer will be drawn from (first event of every answer)."""
+
+    hits: tuple[Hit, ...]
+    search_query: str | None = None
+
+
+@dataclass(frozen=True)
+class DraftText:
+    """Raw text from the model, as generated: not checked against the sources yet."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class CheckedSentence:
+    """A sentence of the answer after its checks, ready for a client that cannot retract."""
+
+    index: int
+    text: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The complete, checked answer (last event of every answer)."""
+
+    answer: Answer
+
+
+AnswerEvent = Retrieved | DraftText | CheckedSentence | Finished
