@@ -1,16 +1,75 @@
-"""What goes into an audit record for an ask or a search."""
+"""What goes into the audit trail: one builder per kind of record, every channel's.
+
+The builders take only what a record holds (the caller, the result, which models made it)
+and return an `AuditEntry`; `append` writes it. Record bodies keep the shapes the trail has
+always had, so older records and newer ones are searched and exported alike.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 from api.auth import Identity
-from api.wiring import Services
-from rag.answering import Answer
+from indexes.audit import AuditLog, AuditRecord
+from rag.answers import Answer
+from rag.generation import GenerationConfig
 from rag.prompt import PROMPT_VERSION
 from rag.retrieval import Hit
+from rag.search import Retrieval
+
+
+class RecordKind(StrEnum):
+    """What an audit record is about."""
+
+    ASK = "ask"
+    SEARCH = "search"
+    UPLOAD = "upload"
+    DELETE = "delete"
+    SET_GROUPS = "set_groups"
+
+
+class Channel(StrEnum):
+    """Where a question came from."""
+
+    HTTP = "http"
+    CLI = "cli"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Which models produced an answer, as the trail names them."""
+
+    embedding_model: str
+    answer_model: str
+    answer_model_sha256: str | None  # None for a model with no file (a test stand-in)
+    generation: GenerationConfig
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One record to append: its kind, the user it is filed under, and its other fields."""
+
+    kind: RecordKind
+    user: str
+    fields: Mapping[str, Any]
+
+    def body(self) -> dict[str, Any]:
+        """The stored JSON body: the fields with the kind and the user."""
+        return {"kind": self.kind.value, "user": self.user, **self.fields}
+
+
+def append(log: AuditLog, entry: AuditEntry) -> AuditRecord:
+    """Write `entry` to the trail; AuditError when it cannot be stored (then no answer)."""
+    return log.append(entry.user, entry.body())
+
+
+def _caller(identity: Identity, channel: Channel) -> dict[str, Any]:
+    return {"channel": channel.value, "groups": sorted(identity.groups),
+            "roles": sorted(identity.roles)}
 
 
 def _chunk_entry(hit: Hit) -> dict[str, Any]:
@@ -27,53 +86,74 @@ def _chunk_entry(hit: Hit) -> dict[str, Any]:
 
 
 def search_record(
-    services: Services, identity: Identity, channel: str, query: str, hits: list[Hit]
-) -> dict[str, Any]:
-    """The audit body of a search."""
-    return {
-        "kind": "search", "channel": channel, "user": identity.user,
-        "groups": sorted(identity.groups), "roles": sorted(identity.roles), "question": query,
-        "retrieved": [_chunk_entry(h) for h in hits],
-        "embedding_model": services.embedder.model_id,
-    }
+    identity: Identity, channel: Channel, query: str, retrieval: Retrieval,
+    embedding_model: str,
+) -> AuditEntry:
+    """A search: the query, the translation it was searched with, every chunk returned."""
+    return AuditEntry(RecordKind.SEARCH, identity.user, {
+        **_caller(identity, channel), "question": query,
+        "search_query": retrieval.search_query,
+        "retrieved": [_chunk_entry(h) for h in retrieval.hits],
+        "embedding_model": embedding_model,
+    })
+
+
+def _cited(answer: Answer) -> list[dict[str, Any]]:
+    by_id = {h.stored.chunk.chunk_id: h for h in answer.sources}
+    return [
+        {**_chunk_entry(by_id[c.chunk_id]), "number": c.number, "quote": c.quote,
+         "start": c.start, "end": c.end, "origin": str(c.origin)}
+        for c in answer.citations if c.chunk_id in by_id
+    ]
 
 
 def ask_record(
-    services: Services, identity: Identity, channel: str, answer: Answer
-) -> dict[str, Any]:
-    """The audit body of an answer: question, answer, every cited and retrieved chunk, model."""
-    by_id = {h.stored.chunk.chunk_id: h for h in answer.sources}
-    settings = services.answerer.config.generation
-    return {
-        "kind": "ask", "channel": channel, "user": identity.user,
-        "groups": sorted(identity.groups), "roles": sorted(identity.roles),
+    identity: Identity, channel: Channel, answer: Answer, models: Provenance
+) -> AuditEntry:
+    """An answer: question, answer, every cited and retrieved chunk, and the models."""
+    reason = answer.refusal_reason
+    return AuditEntry(RecordKind.ASK, identity.user, {
+        **_caller(identity, channel),
         "question": answer.question, "answer": answer.text, "refused": answer.refused,
-        "refusal_reason": answer.refusal_reason, "search_query": answer.search_query,
-        "cited": [
-            {**_chunk_entry(by_id[c.chunk_id]), "number": c.number, "quote": c.quote,
-             "start": c.start, "end": c.end, "origin": c.origin}
-            for c in answer.citations if c.chunk_id in by_id
-        ],
+        "refusal_reason": reason.value if reason is not None else None,
+        "search_query": answer.search_query,
+        "cited": _cited(answer),
         "retrieved": [_chunk_entry(h) for h in answer.sources],
         "sentences": [{"text": c.text, "verified": c.verified, "support": c.support}
                       for c in answer.checks],
         "model": answer.model,
-        "model_sha256": getattr(services.generator, "sha256", None),
-        "embedding_model": services.embedder.model_id,
+        "model_sha256": models.answer_model_sha256,
+        "embedding_model": models.embedding_model,
         "prompt_version": PROMPT_VERSION,
-        "generation": asdict(settings),
-    }
+        "generation": asdict(models.generation),
+    })
 
 
 def interrupted_record(
-    services: Services, identity: Identity, channel: str, question: str, sent: str
-) -> dict[str, Any]:
-    """The audit body of an answer cut short (the client went away): what it was sent."""
-    return {
-        "kind": "ask", "channel": channel, "user": identity.user,
-        "groups": sorted(identity.groups), "roles": sorted(identity.roles),
+    identity: Identity, channel: Channel, question: str, sent: str, models: Provenance
+) -> AuditEntry:
+    """An answer cut short (the client went away, Ctrl-C): what had been sent of it."""
+    return AuditEntry(RecordKind.ASK, identity.user, {
+        **_caller(identity, channel),
         "question": question, "interrupted": True, "sent": sent,
-        "model": services.generator.model_id,
-        "embedding_model": services.embedder.model_id,
+        "model": models.answer_model,
+        "embedding_model": models.embedding_model,
         "prompt_version": PROMPT_VERSION,
-    }
+    })
+
+
+def upload_record(identity: Identity, file: str, groups: Sequence[str], status: str) -> AuditEntry:
+    """An uploaded document: where it was kept, its groups, and what ingestion made of it."""
+    return AuditEntry(RecordKind.UPLOAD, identity.user,
+                      {"file": file, "groups": list(groups), "status": status})
+
+
+def delete_record(identity: Identity, doc_id: str) -> AuditEntry:
+    """A deleted document."""
+    return AuditEntry(RecordKind.DELETE, identity.user, {"doc_id": doc_id})
+
+
+def set_groups_record(identity: Identity, doc_id: str, groups: Sequence[str]) -> AuditEntry:
+    """A document given new access groups."""
+    return AuditEntry(RecordKind.SET_GROUPS, identity.user,
+                      {"doc_id": doc_id, "groups": list(groups)})

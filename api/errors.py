@@ -1,5 +1,5 @@
-"""The edge's errors (a branch of the tree drawn in `indexes.errors`): settings, callers,
-requests and evaluation sets."""
+"""The edge's errors (a branch of the tree drawn in `indexes.errors`): settings, callers and
+requests. (An evaluation set's EvalError is the evaluation's own: `rag.evaluation.errors`.)"""
 
 from __future__ import annotations
 
@@ -51,6 +51,3 @@ class TooLargeError(InputError):
 class KeyStoreError(InputError):
     """An API key request is wrong: unknown role, no user, no such active key."""
 
-
-class EvalError(InputError):
-    """An evaluation set (BEIR folder, question file) is missing or malformed."""

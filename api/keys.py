@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from api.errors import KeyStoreError
+from api.roles import Role
 
-ROLES = ("employee", "content_owner", "compliance", "admin")
+ROLES = tuple(role.value for role in Role)
 PREFIX = "cof"
 
 _SCHEMA = """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any, TypeVar
 
 import anyio
@@ -19,7 +19,7 @@ def _close(events: Iterator[T]) -> None:
         close()
 
 
-async def off_the_loop(events: Iterator[T]) -> AsyncIterator[T]:
+async def off_the_loop(events: Iterator[T]) -> AsyncGenerator[T, None]:
     """Iterate `events` in worker threads, one item at a time, and close it however this ends.
 
     Starlette's `iterate_in_threadpool` never closes the iterator it is given: a streaming

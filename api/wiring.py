@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from api.auditing import Provenance
 from api.auth import Authenticator, JwtConfig
+from api.generators import LazyGenerator
 from api.keys import KeyStore
 from api.settings import BGE_SMALL, BUNDLED, Settings
 from indexes.audit import AuditLog
@@ -23,23 +26,38 @@ from rag.citations import CitationBuilder
 from rag.generation import GenerationConfig, Generator, LlamaCppGenerator
 from rag.reranking import Reranker, bundled_reranker_path, load_reranker
 from rag.retrieval import RetrievalConfig, Retriever
+from rag.search import Searcher
 from rag.translation import QueryTranslator
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
-    """Everything a channel (HTTP, CLI) needs, built once."""
+    """Everything a channel (HTTP, CLI) needs, built once by `build_services`."""
 
     settings: Settings
     embedder: Embedder
     index: DocumentIndex
     ingester: Ingester
     retriever: Retriever
+    searcher: Searcher
     generator: Generator
     answerer: Answerer
     keys: KeyStore
     authenticator: Authenticator
     audit: AuditLog
+
+    def provenance(self) -> Provenance:
+        """The models behind this service's answers, as the audit trail names them.
+
+        Builds the answer model if it was not yet; its file's hash is cached, so this is
+        cheap once the server has warmed up (or a first answer has run).
+        """
+        return Provenance(
+            embedding_model=self.embedder.model_id,
+            answer_model=self.generator.model_id,
+            answer_model_sha256=getattr(self.generator, "sha256", None),
+            generation=self.answerer.config.generation,
+        )
 
     def close(self) -> None:
         """Release the stores."""
@@ -183,36 +201,43 @@ def build_translator(settings: Settings, generator: Generator) -> QueryTranslato
     return QueryTranslator(generator, languages[0], frozenset(languages))
 
 
-def build_services(settings: Settings, generator: Generator | None = None) -> Services:
-    """Wire store, index, embedder, ingester, retriever and answerer from the settings.
+def jwt_config(settings: Settings) -> JwtConfig | None:
+    """How identity-provider tokens are checked, or None when only API keys are accepted."""
+    if not settings.jwt_jwks_file:
+        return None
+    return JwtConfig(settings.jwt_jwks_file, settings.jwt_issuer, settings.jwt_audience,
+                     settings.jwt_user_claim, settings.jwt_groups_claim, settings.jwt_roles_claim)
 
-    Models load lazily: nothing heavy happens until the first embedding or answer.
+
+def build_services(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    generator: Generator | None = None,
+    reranker: Reranker | None = None,
+) -> Services:
+    """Wire store, index, embedder, ingester, searcher and answerer from the settings.
+
+    The one seam for other models: tests pass fakes here, evaluation other answer models.
+    Models load lazily: nothing heavy happens until the first embedding or answer, and the
+    answer model's file is only looked for then (ingest and search work without one).
     """
-    embedder = build_embedder(settings)
+    embedder = embedder or build_embedder(settings)
     index = DocumentIndex(settings.data_dir / "index", embedder)
     chunker = Chunker(
         ChunkConfig(settings.chunk_size, settings.chunk_overlap), embedder.count_tokens
     )
     ingester = Ingester(index, chunker, max_file_bytes=int(settings.max_file_mb * 1024 * 1024))
-    retriever = Retriever(
-        index,
-        embedder,
-        retrieval_config(settings),
-        build_reranker(settings),
-    )
-    generator = generator or build_generator(settings)
+    retriever = Retriever(index, embedder, retrieval_config(settings),
+                          reranker or build_reranker(settings))
+    generator = generator or LazyGenerator(partial(build_generator, settings))
+    searcher = Searcher(retriever, build_translator(settings, generator))
     citations = CitationBuilder(
         embedder.embed_passages, index.similarity, min_support=settings.citation_min_support
     )
-    answerer = Answerer(retriever, generator, citations, answer_config(settings),
-                        build_translator(settings, generator))
+    answerer = Answerer(searcher, generator, citations, answer_config(settings))
     keys = key_store(settings)
-    jwt_config = (
-        JwtConfig(settings.jwt_jwks_file, settings.jwt_issuer, settings.jwt_audience,
-                  settings.jwt_user_claim, settings.jwt_groups_claim, settings.jwt_roles_claim)
-        if settings.jwt_jwks_file else None
-    )
     return Services(
-        settings, embedder, index, ingester, retriever, generator, answerer, keys,
-        Authenticator(keys, jwt_config), audit_log(settings),
+        settings, embedder, index, ingester, retriever, searcher, generator, answerer, keys,
+        Authenticator(keys, jwt_config(settings)), audit_log(settings),
     )

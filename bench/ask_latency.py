@@ -25,7 +25,7 @@ from llama_cpp import Llama
 
 from api.app import create_app
 from api.settings import load_settings
-from api.wiring import build_services
+from api.wiring import build_services, llm_path
 from rag.generation import GenerationConfig
 from rag.prompt import build_prompt
 
@@ -79,12 +79,13 @@ def main() -> None:
         while not server.started:
             time.sleep(0.1)
         generator = services.generator
-        bare = Llama(model_path=str(generator.path), n_ctx=settings.context_size,  # type: ignore[attr-defined]
+        model_file = llm_path(settings)  # the answer model loads lazily: its file, here
+        bare = Llama(model_path=str(model_file), n_ctx=settings.context_size,
                      n_threads=settings.threads, n_gpu_layers=settings.gpu_layers, verbose=False)
         rows = []
         for question in questions:
             api_first, api_total = _http_ask("http://127.0.0.1:8765", key, question)
-            hits = services.answerer.retrieve(question).hits
+            hits = services.searcher.search(question, services.answerer.config.top_k).hits
             prompt = build_prompt(question, hits,
                                   budget_tokens=generator.context_size - settings.max_answer_tokens,
                                   count_tokens=generator.count_tokens)
@@ -96,7 +97,7 @@ def main() -> None:
     api_first, api_total, bare_first, bare_total = (
         statistics.median(c) for c in zip(*rows, strict=True)
     )
-    print(f"{len(rows)} questions, model {Path(str(generator.path)).name}, "  # type: ignore[attr-defined]
+    print(f"{len(rows)} questions, model {model_file.name}, "
           f"{settings.threads} threads")
     print(f"time to first token: /v1/ask {api_first:.3f} s, bare {bare_first:.3f} s, "
           f"ratio {api_first / bare_first:.3f}")

@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from api.evaluation import eval_services, ingest_corpus, load_dataset, retrieve, sample, score
+from api.cli.eval_index import eval_services, ingest_corpus
 from api.settings import load_settings
+from rag.evaluation.datasets import load_dataset, sample
+from rag.evaluation.retrieval import retrieve, score
 from rag.retrieval import SearchMode
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -34,7 +36,7 @@ def main() -> None:
         services = eval_services(settings, dataset)
         ingest_corpus(services, dataset, None)
         for mode in args.modes.split(","):
-            metrics = score(dataset, retrieve(services, dataset, SearchMode(mode)))
+            metrics = score(dataset, retrieve(services.retriever, dataset, SearchMode(mode)))
             print(f"| {name} | {mode} | {len(dataset.queries)} | {metrics['ndcg@10']:.4f} | "
                   f"{metrics['recall@10']:.4f} | {metrics['map@10']:.4f} | "
                   f"{metrics['mrr@10']:.4f} |", flush=True)

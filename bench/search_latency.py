@@ -18,8 +18,9 @@ from pathlib import Path
 
 import faiss
 
-from api.evaluation import eval_services, ingest_corpus, load_dataset, sample
+from api.cli.eval_index import eval_services, ingest_corpus
 from api.settings import load_settings
+from rag.evaluation.datasets import load_dataset, sample
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 

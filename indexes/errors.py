@@ -12,7 +12,8 @@ branch in its `errors` module::
     ├── InputError                   422, exit 2  the request or file is wrong
     │   ├── ParseError                             ingest.errors: a file cannot be read
     │   │   └── UnsupportedFileError  415
-    │   ├── EvalError                              api.errors: an evaluation set is wrong
+    │   ├── EvalError                              rag.evaluation.errors: a bad evaluation set
+    │   ├── KeyStoreError                          api.errors: unknown role, no user, no key
     │   └── TooLargeError            413           api.errors: an upload over the limit
     ├── AuthError                    401, exit 2  api.errors: no or bad credentials
     ├── ForbiddenError               403, exit 2  api.errors: the role or groups do not allow it

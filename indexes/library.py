@@ -18,7 +18,7 @@ from indexes.errors import ModelMismatchError, StoreError
 from indexes.filters import SearchFilter
 from indexes.keyword import bm25_within
 from indexes.records import ChunkRecord, DocumentRecord
-from indexes.store import Store
+from indexes.store import Store, StoreChange
 from indexes.text import analyze
 from indexes.vectors import VectorIndex
 
@@ -71,10 +71,8 @@ class DocumentIndex:
             for item in items:
                 self._claim_model(int(item.vectors.shape[1]) if item.vectors.ndim == 2 else 0)
                 vectors = self._vector_index()
-                removed, added = self.store.replace_document(
-                    item.document, item.chunks, item.vectors
-                )
-                vectors.apply(removed, added, item.vectors, self.store.generation())
+                change = self.store.replace_document(item.document, item.chunks, item.vectors)
+                self._follow(vectors, change, item.vectors)
 
     def delete(self, doc_id: str) -> bool:
         """Delete a document and its vectors for real; False when it did not exist."""
@@ -82,9 +80,17 @@ class DocumentIndex:
             if self.store.document(doc_id) is None:
                 return False
             vectors = self._vector_index()
-            removed = self.store.delete_document(doc_id)
-            vectors.apply(removed, [], np.zeros((0, vectors.dimension)), self.store.generation())
+            self._follow(vectors, self.store.delete_document(doc_id))
             return True
+
+    def _follow(
+        self, vectors: VectorIndex, change: StoreChange, added: np.ndarray | None = None
+    ) -> None:
+        # The change carries the generations read inside its transaction: reading the
+        # store's generation after the commit could see another process's later commit,
+        # and record a generation whose vectors this index lacks.
+        if not vectors.apply(change, added):
+            vectors.sync(self.store)  # another process wrote since the last sync
 
     def save(self) -> None:
         """Persist the vector index so the next start need not rebuild it."""

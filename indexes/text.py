@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from functools import lru_cache
 
 import Stemmer
@@ -87,3 +87,59 @@ def analyze(text: str, language: str | None = None) -> list[str]:
 def content_terms(text: str, language: str) -> set[str]:
     """The text's index terms without its figures: what it says, not the numbers it gives."""
     return {t for t in analyze(text, language) if not any(ch.isdigit() for ch in t)}
+
+
+# Sentence splitting. Each reader of text cuts it for its own purpose, and the variants differ
+# on purpose: changing one changes chunk boundaries, citations or checks (and the demo-set
+# results), so each keeps its exact rule and is named for what it is for.
+
+# Chunk sizing: a break after . ! ? ; or : only before what starts a sentence (a capital or a
+# digit, maybe after an opening quote or bracket), so "e.g. not" and "1.5" stay whole.
+_CHUNK_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[\"'“«(]?[A-Z0-9À-Ý])")
+# Answer claims: a break after . ! ? whatever follows, and at every line break (a model's
+# bullet list has one claim per line, often without a full stop).
+_ANSWER_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+# A model's reply read as prose (echoed instructions, an opening refusal): breaks after . ! ?
+# only, so a reply rebuilt from its sentences keeps its line breaks inside them.
+_REPLY_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# Quotable passage sentences: runs without . ! ? or a line break, with their closing marks
+# ("Why?!" whole); never empty.
+_PASSAGE_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+# Masking units: runs up to one closing mark, empty runs included, so that rewriting some of
+# them leaves every other character of the passage where it was.
+_MASKING_SENTENCE = re.compile(r"[^.!?\n]*[.!?]?")
+
+
+def chunk_sentences(text: str) -> list[str]:
+    """Sentences of a paragraph for chunk sizing and overlap, stripped, none empty.
+
+    A light rule-based splitter: it only needs to find places where a chunk may be cut.
+    """
+    return [s.strip() for s in _CHUNK_SENTENCE_END.split(text) if s.strip()]
+
+
+def answer_sentences(text: str) -> list[str]:
+    """The pieces of a model's answer to cite and verify one by one, as cut (unstripped,
+    possibly empty: the caller moves leading citation markers to the sentence before).
+    """
+    return _ANSWER_SENTENCE_BREAK.split(text)
+
+
+def reply_sentences(text: str) -> list[str]:
+    """Sentences of a model's reply read as prose, as cut (line breaks are not breaks)."""
+    return _REPLY_SENTENCE_END.split(text)
+
+
+def passage_sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of a passage that a citation may quote, in order.
+
+    A span may start with the whitespace after the previous sentence's closing mark.
+    """
+    return [match.span() for match in _PASSAGE_SENTENCE.finditer(text)]
+
+
+def rewrite_sentences(text: str, rewrite: Callable[[str], str]) -> str:
+    """`text` with each masking unit (a run up to one closing mark) replaced by `rewrite`'s
+    reply for it; units rewritten to themselves leave the text unchanged.
+    """
+    return _MASKING_SENTENCE.sub(lambda match: rewrite(match.group(0)), text)

@@ -2,13 +2,17 @@
 
 Vectors are keyed by the chunk's SQLite rowid. The index file records the store generation it
 reflects; when the store has moved on (another process ingested, or this one was killed
-between the SQLite commit and the index save), the index is rebuilt from the store.
+between the SQLite commit and the index save), the index is rebuilt from the store. A write
+is followed only from the generation it started at (read inside its transaction), so the
+generation recorded is always one whose vectors the index holds.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +21,8 @@ from typing import Any
 import faiss
 import numpy as np
 
-from indexes.store import Store
+from indexes.errors import StoreError
+from indexes.store import Store, StoreChange
 
 
 class VectorIndex:
@@ -57,12 +62,14 @@ class VectorIndex:
                 return
             if self._load_saved(target):
                 return
-            rowids, vectors = store.embeddings()
+            # Generation and vectors come from one read transaction: another process may
+            # commit between two separate reads.
+            generation, rowids, vectors = store.vector_snapshot()
             index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dimension))
             if len(rowids):
                 index.add_with_ids(vectors, rowids)
             self._index = index
-            self._generation = target
+            self._generation = generation
             self.save()
 
     def _load_saved(self, target: int) -> bool:
@@ -70,10 +77,20 @@ class VectorIndex:
             state = json.loads(self._state_path.read_text())
         except (OSError, ValueError):
             return False
-        if state.get("generation") != target or state.get("dimension") != self.dimension:
+        if not isinstance(state, dict) or state.get("generation") != target:
+            return False
+        if state.get("dimension") != self.dimension:
             return False
         try:
-            index = faiss.read_index(str(self._index_path))
+            data = self._index_path.read_bytes()
+        except OSError:
+            return False
+        # The two files are replaced one after the other: with two processes saving, the
+        # state may describe the other's index file. The digest ties them together.
+        if state.get("digest") != _digest(data):
+            return False
+        try:
+            index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
         except RuntimeError:
             return False
         if index.ntotal != state.get("count"):
@@ -82,35 +99,49 @@ class VectorIndex:
         self._generation = target
         return True
 
-    def apply(
-        self, removed: list[int], added: list[int], vectors: np.ndarray, generation: int
-    ) -> None:
-        """Follow one committed store change: drop `removed`, add `added` with `vectors`."""
+    def apply(self, change: StoreChange, vectors: np.ndarray | None = None) -> bool:
+        """Follow one committed store change: drop its removed rowids, add its added ones
+        with `vectors` (same order).
+
+        Returns False, leaving the index to be synced, when the index was not at the
+        generation the change started from: another process committed in between, and
+        this change alone would not bring the index to the change's generation.
+        """
         with self._lock:
-            if removed:
-                self._index.remove_ids(np.asarray(removed, dtype=np.int64))
-            if added:
+            if self._generation != change.previous_generation:
+                self._generation = -1
+                return False
+            if change.removed:
+                self._index.remove_ids(np.asarray(change.removed, dtype=np.int64))
+            if change.added:
+                if vectors is None or len(vectors) != len(change.added):
+                    raise StoreError("one vector is needed for each added rowid")
                 self._index.add_with_ids(
                     np.ascontiguousarray(vectors, dtype=np.float32),
-                    np.asarray(added, dtype=np.int64),
+                    np.asarray(change.added, dtype=np.int64),
                 )
-            self._generation = generation
+            self._generation = change.generation
+            return True
 
     def save(self) -> None:
-        """Write the index and its generation atomically (temp file, then rename)."""
+        """Write the index and its state (generation, count, digest), each atomically.
+
+        An index of unknown generation (never synced, or behind another process's write)
+        is not written: it would replace a good file with one no reader can use.
+        """
         with self._lock:
+            if self._generation < 0:
+                return
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp_index = self._index_path.with_suffix(".faiss.tmp")
-            faiss.write_index(self._index, str(tmp_index))
-            os.replace(tmp_index, self._index_path)
+            data = faiss.serialize_index(self._index).tobytes()
             state = {
                 "generation": self._generation,
                 "dimension": self.dimension,
                 "count": int(self._index.ntotal),
+                "digest": _digest(data),
             }
-            tmp_state = self._state_path.with_suffix(".json.tmp")
-            tmp_state.write_text(json.dumps(state))
-            os.replace(tmp_state, self._state_path)
+            _replace(self._index_path, data)
+            _replace(self._state_path, json.dumps(state).encode("utf-8"))
 
     def search(
         self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
@@ -141,3 +172,20 @@ class VectorIndex:
                     continue
                 out[int(rowid)] = float(np.dot(vector, query))
         return out
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _replace(path: Path, payload: bytes) -> None:
+    """Write `payload` to `path` atomically, through a temporary file of this writer's own
+    (two processes saving at once must not write into the same temporary file)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -7,13 +7,12 @@ table is cut only between rows, with its header rows repeated at the top of ever
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from indexes.formats import format_row
+from indexes.text import chunk_sentences
 from ingest.elements import Element
-
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[\"'“«(]?[A-Z0-9À-Ý])")
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class _Piece:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a paragraph (a light rule-based splitter, enough for sizing)."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    return chunk_sentences(text)
 
 
 class Chunker:
@@ -141,7 +140,7 @@ class Chunker:
 
     def _table(self, element: Element, section: str) -> list[Chunk]:
         """Pieces of whole rows, each starting with the table's header rows."""
-        rows = [" | ".join(cell for cell in row) for row in element.rows] or [element.text]
+        rows = [format_row(row) for row in element.rows] or [element.text]
         header = rows[: element.header_rows]
         header_tokens = sum(self.count(r) for r in header)
         chunks: list[Chunk] = []

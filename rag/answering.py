@@ -1,31 +1,46 @@
-"""The answering core: retrieve, decide whether to answer, prompt, generate, cite.
+"""The answering core: search, decide whether to answer, prompt, generate, check.
 
 Every channel (HTTP, streaming, CLI, later the Teams bot) goes through `Answerer.stream`,
-which yields the answer's text pieces as they are generated and ends with the full Answer.
+which yields the passages found, the model's text as it is generated, the answer's sentences
+once checked, and last the finished Answer (see rag/answers.py for the events).
 """
 
 from __future__ import annotations
 
-import re
+import collections.abc
+import functools
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from indexes.filters import SearchFilter
-from rag.citations import Citation, CitationBuilder, Sentence, parse_markers
-from rag.generation import GenerationConfig, Generator, closing_stream
-from rag.prompt import PROMPT_VERSION, build_prompt, check_messages
-from rag.replies import (
-    is_refusal,
-    refusal_text,
-    strip_echoed_instructions,
-    strip_echoed_labels,
+from rag.answers import (
+    Answer,
+    AnswerEvent,
+    CheckedSentence,
+    DraftText,
+    Finished,
+    Query,
+    RefusalReason,
+    Retrieved,
+    Timings,
 )
-from rag.retrieval import Hit, Retriever, SearchMode
-from rag.translation import QueryTranslator, Retrieval, match_strength
-from rag.verification import SentenceCheck, row_corrections, supporting_sources, verify
+from rag.checking import (
+    Checked,
+    Grounds,
+    TranslatedReading,
+    check_sentences,
+    cited_passages_answer,
+    keep_verified,
+    sentence_text,
+)
+from rag.citations import CitationBuilder, parse_markers
+from rag.generation import GenerationConfig, Generator, closing_stream
+from rag.prompt import Prompt, build_prompt
+from rag.replies import is_refusal, refusal_text, strip_echoed_instructions, strip_echoed_labels
+from rag.retrieval import Hit
+from rag.search import Retrieval, Searcher
 
-_VERDICT = GenerationConfig(max_tokens=3, temperature=0.0)
+__all__ = ["Answer", "AnswerConfig", "Answerer"]  # Answer re-exported for older imports
 
 
 @dataclass(frozen=True)
@@ -40,291 +55,181 @@ class AnswerConfig:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
 
 
-@dataclass
-class Answer:
-    """An answer with its citations, the sources it was given, and how long it took."""
+@dataclass(frozen=True)
+class _Asked:
+    """One question being answered: what was found for it, and when its answer started."""
 
     question: str
+    retrieval: Retrieval
+    started: float  # time.perf_counter() at the start of retrieval
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """What the model wrote, and when (seconds from the start of retrieval)."""
+
+    text: str = ""
+    first_token_s: float | None = None
+    decode_s: float | None = None
+    tokens: int = 0
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    """An answer that passed its checks: its checked sentences and its text."""
+
+    checked: Checked
     text: str
-    refused: bool
-    citations: list[Citation]
-    sources: list[Hit]
-    model: str
-    prompt_version: str = PROMPT_VERSION
-    timings: dict[str, float] = field(default_factory=dict)
-    checks: list[SentenceCheck] = field(default_factory=list)
-    # Why Coffre said "I don't know": "relevance", "model", "unverified" or "answer-check".
-    refusal_reason: str | None = None
-    # The translated question the sources were found with, when it matched them better.
-    search_query: str | None = None
+    answer_check_s: float | None = None
 
 
-def _joined(sentences: list[Sentence]) -> str:
-    """Sentences back into one answer, each followed by its markers."""
-    return " ".join(s.text + "".join(f" [{n}]" for n in s.markers) for s in sentences)
+@dataclass(frozen=True)
+class _Refused:
+    """An answer that became "I don't know", and why."""
 
-
-def _keep_verified(
-    checks: list[SentenceCheck], citations: list[Citation], sentences: list[Sentence]
-) -> tuple[str, list[Citation], list[SentenceCheck]]:
-    """The answer rebuilt from its verified sentences, renumbered, with their citations."""
-    kept = [c.index for c in checks if c.verified]
-    renumber = {old: new for new, old in enumerate(kept)}
-    text = _joined([sentences[i] for i in kept])
-    cited = [replace(c, sentence=renumber[c.sentence]) for c in citations if c.sentence in renumber]
-    verified = [replace(c, index=renumber[c.index]) for c in checks if c.verified]
-    return text, cited, verified
+    reason: RefusalReason
+    answer_check_s: float | None = None
 
 
 class Answerer:
     """Answers questions from the index with a generator, citing every claim."""
 
     def __init__(
-        self,
-        retriever: Retriever,
-        generator: Generator,
-        citations: CitationBuilder,
+        self, searcher: Searcher, generator: Generator, citations: CitationBuilder,
         config: AnswerConfig,
-        translator: QueryTranslator | None = None,
     ) -> None:
-        self.retriever = retriever
+        self.searcher = searcher
         self.generator = generator
         self.citations = citations
         self.config = config
-        self.translator = translator
 
     def using(self, generator: Generator) -> Answerer:
         """The same answerer with another model, translating with it too."""
-        translator = self.translator and QueryTranslator(
-            generator, self.translator.language, self.translator.known
-        )
-        return Answerer(self.retriever, generator, self.citations, self.config, translator)
+        return Answerer(self.searcher.using(generator), generator, self.citations, self.config)
 
-    def retrieve(
-        self,
-        question: str,
-        search_filter: SearchFilter | None = None,
-        top_k: int | None = None,
-        mode: SearchMode | None = None,
-    ) -> Retrieval:
-        """The passages for a question; one outside the embedder's languages is also searched
-        translated, and the phrasing whose passages match better (mean cosine) is kept.
-        """
-        started = time.perf_counter()
-        top_k = top_k or self.config.top_k
-        hits = self.retriever.search(question, top_k, search_filter, mode)
-        translated = (
-            self.translator.translate(question)
-            if self.translator is not None and self.translator.needed(question) else None
-        )
-        if translated is not None:
-            other = self.retriever.search(translated, top_k, search_filter, mode)
-            if match_strength(other) > match_strength(hits):
-                return Retrieval(other, translated, time.perf_counter() - started)
-        return Retrieval(hits, None, time.perf_counter() - started)
-
-    def ask(
-        self,
-        question: str,
-        search_filter: SearchFilter | None = None,
-        top_k: int | None = None,
-        mode: SearchMode | None = None,
-        retrieval: Retrieval | None = None,
-    ) -> Answer:
-        """Answer without streaming."""
-        for event in self.stream(question, search_filter, top_k, mode, retrieval):
-            if isinstance(event, Answer):
-                return event
+    def ask(self, query: Query, retrieval: Retrieval | None = None) -> Answer:
+        """Answer without streaming: the Finished answer of `stream`."""
+        with closing_stream(self.stream(query, retrieval)) as events:
+            for event in events:
+                if isinstance(event, Finished):
+                    return event.answer
         raise AssertionError("stream ended without an answer")  # pragma: no cover
 
-    def stream(
-        self,
-        question: str,
-        search_filter: SearchFilter | None = None,
-        top_k: int | None = None,
-        mode: SearchMode | None = None,
-        retrieval: Retrieval | None = None,
-    ) -> Iterator[str | Answer]:
-        """Yield text pieces as they are generated, then the complete Answer.
+    def stream(self, query: Query, retrieval: Retrieval | None = None) -> Iterator[AnswerEvent]:
+        """Yield Retrieved, DraftText pieces as generated, CheckedSentences, then Finished.
 
         `retrieval` skips retrieval (answer evaluation compares models on the same passages).
+        A refusal yields no CheckedSentence; one refused before generation (nothing relevant
+        found) yields its refusal text as the only DraftText.
         """
-        retrieval = retrieval or self.retrieve(question, search_filter, top_k, mode)
+        if retrieval is None:
+            top_k = query.top_k or self.config.top_k
+            retrieval = self.searcher.search(query.question, top_k, query.search_filter,
+                                             query.mode)
         # Times count from the start of retrieval, also when it ran before (evaluation).
-        started = time.perf_counter() - retrieval.seconds
-        timings = {"retrieval_s": retrieval.seconds}
-        for event in self._answer(question, retrieval, timings, started):
-            if isinstance(event, Answer):
-                event.search_query = retrieval.search_query
-            yield event
+        asked = _Asked(query.question, retrieval, time.perf_counter() - retrieval.seconds)
+        yield Retrieved(retrieval.hits, retrieval.search_query)
+        answer, checked = yield from self._answer(asked)
+        if checked is not None:
+            for sentence, check in zip(checked.sentences, checked.checks, strict=True):
+                yield CheckedSentence(check.index, sentence_text(sentence), check.verified)
+        yield Finished(answer)
 
     def _answer(
-        self, question: str, retrieval: Retrieval, timings: dict[str, float], started: float
-    ) -> Iterator[str | Answer]:
-        """Refuse on weak retrieval, else generate, cite, verify and check the answer."""
-        hits = retrieval.hits
-        relevance = max((h.vector_score or 0.0 for h in hits), default=0.0)
-        if relevance < self.config.min_relevance:
-            text = refusal_text(question)
-            yield text
-            yield self._refusal(question, hits, timings, started, "relevance")
-            return
+        self, asked: _Asked
+    ) -> collections.abc.Generator[DraftText, None, tuple[Answer, Checked | None]]:
+        """Refuse on weak retrieval, else generate, then check what the model wrote."""
+        hits = asked.retrieval.hits
+        if max((h.vector_score or 0.0 for h in hits), default=0.0) < self.config.min_relevance:
+            yield DraftText(refusal_text(asked.question))
+            return self._finish(asked, hits, _Draft(), _Refused(RefusalReason.RELEVANCE))
         budget = self.generator.context_size - self.config.generation.max_tokens
         prompt = build_prompt(
-            question, hits, budget_tokens=budget, count_tokens=self.generator.count_tokens
+            asked.question, hits, budget_tokens=budget, count_tokens=self.generator.count_tokens
         )
+        draft = yield from self._generate(prompt, asked.started)
+        raw = draft.text.strip()
+        outcome = (
+            _Refused(RefusalReason.MODEL) if not raw or is_refusal(raw)
+            else self._checked(asked, raw, prompt.sources)
+        )
+        return self._finish(asked, prompt.sources, draft, outcome)
+
+    def _generate(
+        self, prompt: Prompt, started: float
+    ) -> collections.abc.Generator[DraftText, None, _Draft]:
+        """Stream the model's pieces as DraftText; the model is freed however this ends."""
         pieces: list[str] = []
+        first: float | None = None
         with closing_stream(self.generator.stream(prompt.messages, self.config.generation)) as out:
             for piece in out:
-                if not pieces:
-                    timings["first_token_s"] = time.perf_counter() - started
+                if first is None:
+                    first = time.perf_counter() - started
                 pieces.append(piece)
-                yield piece
-        if pieces:
-            # Each streamed piece is one token: decoding speed for the model comparison.
-            timings["answer_tokens"] = float(len(pieces))
-            timings["decode_s"] = time.perf_counter() - started - timings["first_token_s"]
-        raw = "".join(pieces).strip()
-        if not raw or is_refusal(raw):
-            yield self._refusal(question, prompt.sources, timings, started, "model")
-            return
-        raw = strip_echoed_instructions(strip_echoed_labels(raw, prompt.sources))
-        clean, sentences = parse_markers(raw, len(prompt.sources))
-        fixed, citations, checks = self._checked(
-            sentences, prompt.sources, question, retrieval.search_query
-        )
-        if fixed != sentences:
-            clean, sentences = _joined(fixed), fixed
-        if not any(c.verified for c in checks):
-            yield self._refusal(question, prompt.sources, timings, started, "unverified")
-            return
-        # Judged in the passages' language when they were found through a translation.
-        if self.config.answer_check and not self._confirmed(
-            retrieval.search_query or question, citations, checks, prompt.sources, timings
-        ):
-            yield self._refusal(question, prompt.sources, timings, started, "answer-check")
-            return
-        if self.config.drop_unverified:
-            clean, citations, checks = _keep_verified(checks, citations, sentences)
-        timings["total_s"] = time.perf_counter() - started
-        yield Answer(question, clean, False, citations, prompt.sources,
-                     self.generator.model_id, timings=timings, checks=checks)
-
-    def _confirmed(
-        self, question: str, citations: list[Citation], checks: list[SentenceCheck],
-        sources: list[Hit], timings: dict[str, float],
-    ) -> bool:
-        """Ask the model whether the passages the answer cites answer the question.
-
-        Small models answer a near question when the asked one is not covered (the fee of
-        another card, the limit of another product). Judging a passage against a question
-        is easier for them than refraining from answering. Anything but a "no" keeps it.
-        When every cited passage together gets a "no", the passages of the first verified
-        sentence (where the answer itself is) are judged alone: a second passage cited for
-        a side remark should not sink a right answer (measured on the demo set: one
-        wrong refusal fewer, no unanswerable question let through).
-        """
-        started = time.perf_counter()
-        cited = sorted({c.number for c in citations})
-        first = min(c.index for c in checks if c.verified)
-        main = sorted({c.number for c in citations if c.sentence == first})
-        confirmed = self._says_yes(question, [sources[n - 1] for n in cited]) or (
-            main != cited and self._says_yes(question, [sources[n - 1] for n in main])
-        )
-        timings["answer_check_s"] = time.perf_counter() - started
-        return confirmed
-
-    def _says_yes(self, question: str, passages: list[Hit]) -> bool:
-        """One judgement in a fresh context: do these passages answer the question?"""
-        messages = check_messages(question, [hit.stored.chunk.text for hit in passages])
-        verdict = "".join(self.generator.stream(messages, _VERDICT)).strip().lower()
-        return not re.match(r"\W*(no|non)\b", verdict)
+                yield DraftText(piece)
+        if first is None:
+            return _Draft()
+        # Each streamed piece is one token: decoding speed for the model comparison.
+        decode_s = time.perf_counter() - started - first
+        return _Draft("".join(pieces), first, decode_s, len(pieces))
 
     def _checked(
-        self, sentences: list[Sentence], sources: list[Hit], question: str,
-        translated_question: str | None,
-    ) -> tuple[list[Sentence], list[Citation], list[SentenceCheck]]:
-        """Cite and verify; a figure read off the wrong table row is corrected, then rechecked.
+        self, asked: _Asked, raw: str, sources: tuple[Hit, ...]
+    ) -> _Accepted | _Refused:
+        """Cite, verify and judge the model's reply; the answer text, or why it is refused."""
+        raw = strip_echoed_instructions(strip_echoed_labels(raw, sources))
+        clean, sentences = parse_markers(raw, len(sources))
+        checked = check_sentences(sentences, self._grounds(asked, sources))
+        if not any(c.verified for c in checked.checks):
+            return _Refused(RefusalReason.UNVERIFIED)
+        check_s = None
+        if self.config.answer_check:
+            began = time.perf_counter()
+            # Judged in the passages' language when they were found through a translation.
+            question = asked.retrieval.search_query or asked.question
+            confirmed = cited_passages_answer(self.generator, question, checked, sources)
+            check_s = time.perf_counter() - began
+            if not confirmed:
+                return _Refused(RefusalReason.ANSWER_CHECK, check_s)
+        if self.config.drop_unverified:
+            checked = keep_verified(checked)
+        # The model's own text unless a check changed its sentences.
+        changed = self.config.drop_unverified or checked.sentences != tuple(sentences)
+        return _Accepted(checked, checked.text if changed else clean, check_s)
 
-        The model named a row ("buy-to-let") and gave another row's figure (the second-home
-        LTV): the named row's cell replaces it, and the reason records what the model wrote.
+    def _grounds(self, asked: _Asked, sources: tuple[Hit, ...]) -> Grounds:
+        """What the sentences are checked against; read translated when the sources were
+        found through a translation (each sentence translated once per answer).
         """
-        citations, checks = self._cite_and_verify(sentences, sources, question,
-                                                  translated_question)
-        fixes = row_corrections(checks, citations, sources, question)
-        if not fixes:
-            return sentences, citations, checks
-        fixed = [replace(s, text=fixes.get(i, s.text)) for i, s in enumerate(sentences)]
-        citations, checks = self._cite_and_verify(fixed, sources, question, translated_question)
-        checks = [
-            replace(c, reason=f"{c.reason}; figure corrected to the row it names (the model "
-                              f"wrote: {sentences[c.index].text})") if c.index in fixes else c
-            for c in checks
-        ]
-        return fixed, citations, checks
+        translator = self.searcher.translator
+        search_query = asked.retrieval.search_query
+        reading = None
+        if search_query is not None and translator is not None:
+            reading = TranslatedReading(search_query, functools.cache(translator.translate))
+        return Grounds(sources, asked.question, self.citations,
+                       self.config.verification_threshold, reading)
 
-    def _cite_and_verify(
-        self, sentences: list[Sentence], sources: list[Hit], question: str,
-        translated_question: str | None = None,
-    ) -> tuple[list[Citation], list[SentenceCheck]]:
-        """Citations and checks; a citation the model got wrong is moved to the right source.
-
-        Small models often write [2] where the fact is in [1]. When a sentence's own markers
-        fail verification but other sources given to the model verify it, those become its
-        citations (origin "repair"); a sentence no source verifies stays unverified.
-        """
-        threshold = self.config.verification_threshold
-        scores = self.citations.scores(sentences, sources, question)
-        read = sentences
-        if translated_question is not None:
-            read, scores = self._translated_support(sentences, sources, translated_question,
-                                                    scores)
-        citations = self.citations.build(read, sources, question, scores)
-        checks = verify(sentences, citations, sources, threshold, question)
-        repaired = False
-        for check in checks:
-            found = () if check.verified else supporting_sources(
-                check.text, scores[check.index], sources, threshold, question)
-            if found:
-                citations = [c for c in citations if c.sentence != check.index] + [
-                    self.citations.cite(check.index, number, read[check.index].text, sources,
-                                        scores[check.index], "repair")
-                    for number in found
-                ]
-                repaired = True
-        if repaired:
-            citations.sort(key=lambda c: (c.sentence, c.number))
-            checks = verify(sentences, citations, sources, threshold, question)
-        return citations, checks
-
-    def _translated_support(
-        self, sentences: list[Sentence], sources: list[Hit], translated_question: str,
-        scores: list[list[float]],
-    ) -> tuple[list[Sentence], list[list[float]]]:
-        """The sentences in the translation's language, and each one's best support.
-
-        Sources found through a translated question are in another language than the
-        answer (which follows the question's): word overlap and the English-only embedder
-        see little support across languages, so each sentence is also read translated, with
-        the translated question, and the better support of the two readings counts. Numbers
-        are still checked on the sentence as written.
-        """
-        assert self.translator is not None
-        translated = [self.translator.translate(s.text) for s in sentences]
-        read = [Sentence(text or s.text, s.markers)
-                for s, text in zip(sentences, translated, strict=True)]
-        other = self.citations.scores(read, sources, translated_question)
-        # An untranslated sentence keeps its own support: the translated question alone
-        # must not vouch for it.
-        best = [[max(a, b) for a, b in zip(mine, theirs, strict=True)] if t else mine
-                for mine, theirs, t in zip(scores, other, translated, strict=True)]
-        return read, best
-
-    def _refusal(
-        self, question: str, hits: list[Hit], timings: dict[str, float], started: float,
-        reason: str,
-    ) -> Answer:
-        timings.setdefault("first_token_s", time.perf_counter() - started)
-        timings["total_s"] = time.perf_counter() - started
-        return Answer(question, refusal_text(question), True, [], hits, self.generator.model_id,
-                      timings=timings, refusal_reason=reason)
+    def _finish(
+        self, asked: _Asked, sources: tuple[Hit, ...], draft: _Draft,
+        outcome: _Accepted | _Refused,
+    ) -> tuple[Answer, Checked | None]:
+        """The Answer with its timings (built once, now), and its checked sentences."""
+        total_s = time.perf_counter() - asked.started
+        timings = Timings(
+            retrieval_s=asked.retrieval.seconds,
+            # A refusal before any token was generated counts its own time as the first.
+            first_token_s=draft.first_token_s if draft.first_token_s is not None else total_s,
+            decode_s=draft.decode_s, answer_tokens=draft.tokens,
+            answer_check_s=outcome.answer_check_s, total_s=total_s,
+        )
+        question, model = asked.question, self.generator.model_id
+        if isinstance(outcome, _Refused):
+            refusal = Answer(question, refusal_text(question), True, (), sources, model,
+                             timings=timings, refusal_reason=outcome.reason,
+                             search_query=asked.retrieval.search_query)
+            return refusal, None
+        checked = outcome.checked
+        answer = Answer(question, outcome.text, False, checked.citations, sources, model,
+                        timings=timings, checks=checked.checks,
+                        search_query=asked.retrieval.search_query)
+        return answer, checked

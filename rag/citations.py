@@ -11,16 +11,26 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
-from indexes.text import analyze
+from indexes.text import analyze, answer_sentences, passage_sentence_spans
 from rag.retrieval import Hit
 
-_MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
-_PASSAGE_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+# A citation marker as the model writes it: [1], [1, 2], [2; 3] (group 1: the numbers).
+# The one definition: whoever reads markers in a reply uses this one.
+MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_MARKER = re.compile(r"\s*" + MARKER.pattern)
+_LEADING_MARKERS = re.compile(rf"^(?:\s*{MARKER.pattern})+")
+
+
+class Origin(StrEnum):
+    """What put a citation on a sentence."""
+
+    MODEL = "model"  # a marker the model wrote
+    ATTRIBUTION = "attribution"  # no marker: the source that supports the sentence best
+    REPAIR = "repair"  # the model's marker pointed to a source that does not support it
 
 
 @dataclass(frozen=True)
@@ -38,9 +48,7 @@ class Citation:
     quote: str
     start: int
     end: int
-    # "model" (a marker the model wrote), "attribution" (no marker: best supporting source) or
-    # "repair" (the model's marker pointed to a source that does not support the sentence)
-    origin: str
+    origin: Origin
     support: float
 
 
@@ -62,7 +70,7 @@ def parse_markers(answer: str, source_count: int) -> tuple[str, list[Sentence]]:
 
     clean = _MARKER.sub(keep_valid, answer).strip()
     sentences: list[Sentence] = []
-    for raw in _SENTENCE_BREAK.split(clean):
+    for raw in answer_sentences(clean):
         leading = _LEADING_MARKERS.match(raw)
         if leading and sentences:
             # "… 75%. [1] Next": a marker after the full stop belongs to the sentence before.
@@ -92,13 +100,13 @@ def best_span(sentence: str, passage: str) -> tuple[int, int]:
     """Character offsets of the passage sentence that overlaps `sentence` most."""
     best = (0, len(passage))
     best_score = -1.0
-    for match in _PASSAGE_SENTENCE.finditer(passage):
-        if not match.group(0).strip():
+    for start, end in passage_sentence_spans(passage):
+        text = passage[start:end]
+        if not text.strip():
             continue
-        score = lexical_support(sentence, match.group(0))
+        score = lexical_support(sentence, text)
         if score > best_score:
-            start = match.start() + (len(match.group(0)) - len(match.group(0).lstrip()))
-            best, best_score = (start, match.end()), score
+            best, best_score = (start + len(text) - len(text.lstrip()), end), score
     return best
 
 
@@ -118,7 +126,7 @@ class CitationBuilder:
         self.lexical_weight = lexical_weight
         self.min_support = min_support
 
-    def support(self, sentence: str, vector: np.ndarray, hits: list[Hit]) -> list[float]:
+    def support(self, sentence: str, vector: np.ndarray, hits: Sequence[Hit]) -> list[float]:
         """Support of a sentence by each source: lexical and embedding similarity blended."""
         rowids = [h.stored.chunk.rowid for h in hits]
         cosines = self.similarity(vector, rowids)
@@ -129,7 +137,7 @@ class CitationBuilder:
         ]
 
     def scores(
-        self, sentences: list[Sentence], hits: list[Hit], question: str = ""
+        self, sentences: Sequence[Sentence], hits: Sequence[Hit], question: str = ""
     ) -> list[list[float]]:
         """Support of each sentence (read with its question) by each source."""
         if not sentences or not hits:
@@ -141,10 +149,10 @@ class CitationBuilder:
 
     def build(
         self,
-        sentences: list[Sentence],
-        hits: list[Hit],
+        sentences: Sequence[Sentence],
+        hits: Sequence[Hit],
         question: str = "",
-        scores: list[list[float]] | None = None,
+        scores: Sequence[Sequence[float]] | None = None,
     ) -> list[Citation]:
         """Citations for every sentence; at least one when there are sentences and sources.
 
@@ -160,21 +168,22 @@ class CitationBuilder:
         for index, sentence in enumerate(sentences):
             row = scores[index]
             for number in sentence.markers:
-                citations.append(self.cite(index, number, sentence.text, hits, row, "model"))
+                citations.append(self.cite(index, number, sentence.text, hits, row, Origin.MODEL))
             best = int(np.argmax(row))
             best_overall = max(best_overall, (row[best], index, best + 1))
             if not sentence.markers and row[best] >= self.min_support:
                 citations.append(self.cite(index, best + 1, sentence.text, hits, row,
-                                           "attribution"))
+                                           Origin.ATTRIBUTION))
         if not citations:
             _, index, number = best_overall
             citations.append(self.cite(index, number, sentences[index].text, hits,
-                                       scores[index], "attribution"))
+                                       scores[index], Origin.ATTRIBUTION))
         return citations
 
     @staticmethod
     def cite(
-        index: int, number: int, sentence: str, hits: list[Hit], scores: list[float], origin: str
+        index: int, number: int, sentence: str, hits: Sequence[Hit], scores: Sequence[float],
+        origin: Origin,
     ) -> Citation:
         """A citation of source `number` (1-based) for sentence `index`, with its best span."""
         chunk, document = hits[number - 1].stored.chunk, hits[number - 1].stored.document

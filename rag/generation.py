@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -23,15 +24,24 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+class Purpose(StrEnum):
+    """What a generation request is for (a model stand-in in tests answers by it)."""
+
+    ANSWER = "answer"  # the answer to a question, from the numbered sources
+    CHECK = "check"  # the yes/no judgement: do the cited passages answer the question?
+    TRANSLATE = "translate"  # a question or an answer sentence in the embedder's language
+
+
 @dataclass(frozen=True)
 class GenerationConfig:
-    """Sampling and length settings, applied to every answer."""
+    """Sampling and length settings of one kind of request, and what it is for."""
 
     max_tokens: int = 256
     temperature: float = 0.0
     top_p: float = 1.0
     repeat_penalty: float = 1.1
     seed: int = 0
+    purpose: Purpose = Purpose.ANSWER
 
 
 class Generator(Protocol):
@@ -122,9 +132,12 @@ class LlamaCppGenerator:
 
     @property
     def sha256(self) -> str:
-        """SHA-256 of the model file, computed once (recorded in the audit trail)."""
+        """SHA-256 of the model file (recorded in the audit trail), computed once and cached
+        beside the file by size and mtime (rag/fingerprint.py), else kept here in memory."""
+        from rag.fingerprint import cached_sha256  # imported here: only this property uses it
+
         if self._sha256 is None:
-            self._sha256 = file_sha256(self.path)
+            self._sha256 = cached_sha256(self.path, hash_file=file_sha256)
         return self._sha256
 
     def load(self) -> Llama:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from indexes.text import detect_language
+from indexes.text import detect_language, rewrite_sentences
 from rag.retrieval import Hit
 
 PROMPT_VERSION = "3"
@@ -62,7 +62,6 @@ _INSTRUCTION = re.compile(
     r"|ignorez?\s+(toutes\s+)?les\s+(instructions|consignes)",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"[^.!?\n]*[.!?]?")
 MASK = "[instruction-like text removed]"
 
 
@@ -70,10 +69,9 @@ def mask_instructions(text: str) -> str:
     """The passage with every sentence that tries to instruct the model replaced by a mask."""
     if not _INSTRUCTION.search(text):
         return text
-    return _SENTENCE.sub(
-        lambda m: (m.group(0)[: len(m.group(0)) - len(m.group(0).lstrip())] + MASK)
-        if _INSTRUCTION.search(m.group(0)) else m.group(0),
+    return rewrite_sentences(
         text,
+        lambda s: (s[: len(s) - len(s.lstrip())] + MASK) if _INSTRUCTION.search(s) else s,
     )
 
 
@@ -82,7 +80,7 @@ class Prompt:
     """Chat messages for the model and the hits they number, source [n] = hits[n - 1]."""
 
     messages: list[dict[str, str]]
-    sources: list[Hit]
+    sources: tuple[Hit, ...]
 
 
 def source_label(hit: Hit) -> str:
@@ -110,7 +108,7 @@ def source_label(hit: Hit) -> str:
 # set turned into a neighbouring row's value, none was fixed.
 def build_prompt(
     question: str,
-    hits: list[Hit],
+    hits: Sequence[Hit],
     *,
     budget_tokens: int,
     count_tokens: Callable[[str], int],
@@ -142,7 +140,7 @@ def build_prompt(
         user += f"\n\n{FRENCH_REMINDER}"
     return Prompt(
         messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}],
-        sources=kept,
+        sources=tuple(kept),
     )
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from indexes.text import content_terms, detect_language
+from indexes.text import content_terms, detect_language, reply_sentences
+from rag.citations import MARKER
 from rag.prompt import CITE_INSTRUCTION, FRENCH_REMINDER, REFUSAL_EN, REFUSAL_FR, source_label
 from rag.retrieval import Hit
 
@@ -23,7 +25,7 @@ def refusal_text(question: str) -> str:
     return REFUSAL_FR if detect_language(question) == "fr" else REFUSAL_EN
 
 
-def strip_echoed_labels(text: str, sources: list[Hit]) -> str:
+def strip_echoed_labels(text: str, sources: Sequence[Hit]) -> str:
     """Remove source headers the model copied into its answer ("[1] Title, section, page 2").
 
     Small models often start by repeating the header of the source they use; the marker is
@@ -38,8 +40,6 @@ def strip_echoed_labels(text: str, sources: list[Hit]) -> str:
 
 # What the prompt tells the model about language and citations, as index terms.
 _INSTRUCTION_TERMS = content_terms(FRENCH_REMINDER, "fr") | content_terms(CITE_INSTRUCTION, "en")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_MARKERS = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
 def strip_echoed_instructions(text: str) -> str:
@@ -49,9 +49,9 @@ def strip_echoed_instructions(text: str) -> str:
     sentence made only of the instruction's words is not part of the answer. Its markers
     are kept: they cite the sentence before.
     """
-    sentences = _SENTENCE_END.split(text)
+    sentences = reply_sentences(text)
     kept = [
-        " ".join(_MARKERS.findall(s)) if any(
+        " ".join(m.group(0) for m in MARKER.finditer(s)) if any(
             (t := content_terms(s, lang)) and t <= _INSTRUCTION_TERMS for lang in ("fr", "en")
         ) else s
         for s in sentences
@@ -68,5 +68,6 @@ def is_refusal(text: str) -> bool:
     lowered = text.lower().replace("’", "'")
     if any(marker in lowered for marker in _REFUSAL_MARKERS):
         return True
-    first = re.split(r"(?<=[.!?])\s", lowered.strip(), maxsplit=1)[0]
+    # The first piece is the same whether a break is one whitespace or a run of them.
+    first = reply_sentences(lowered.strip())[0]
     return bool(_SILENT_SOURCES.search(first))

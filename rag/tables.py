@@ -1,10 +1,11 @@
 """Table passages read row by row: which rows a sentence is about.
 
-Table chunks hold one row a line, cells joined by " | ", the header row first (the chunker
-repeats it at the top of every piece of a long table). Small models read the right table
-and the wrong row ("the buy-to-let LTV is 75%", where 75% is the second-home row's): a
-figure check over the whole passage lets that through, since 75% is in it. Knowing which
-rows a sentence names lets the check ask whether the figure is in one of those.
+Table chunks hold one row a line, cells joined by " | ", the header row first (the format is
+defined once, in `indexes/formats.py`; the chunker repeats the header at the top of every
+piece of a long table). Small models read the right table and the wrong row ("the
+buy-to-let LTV is 75%", where 75% is the second-home row's): a figure check over the whole
+passage lets that through, since 75% is in it. Knowing which rows a sentence names lets the
+check ask whether the figure is in one of those.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
+from indexes.formats import is_row, split_row
 from indexes.text import content_terms, detect_language
 
-CELL = " | "
 # Share of a row label's term weight a text must hold to name that row.
 _NAMED_SHARE = 0.5
 
@@ -60,10 +61,10 @@ def _label(row: tuple[str, ...]) -> tuple[str, ...]:
 def parse_table(text: str) -> Table | None:
     """The table in a passage: a header line and at least two rows; None for other text."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    row_lines = [i for i, line in enumerate(lines) if CELL in line]
+    row_lines = [i for i, line in enumerate(lines) if is_row(line)]
     if len(row_lines) < 3:
         return None
-    header, *rows = (tuple(c.strip() for c in lines[i].split(CELL)) for i in row_lines)
+    header, *rows = (tuple(split_row(lines[i])) for i in row_lines)
     in_rows = set(row_lines[1:])
     outside = "\n".join(line for i, line in enumerate(lines) if i not in in_rows)
     return Table(header, tuple(rows), outside, detect_language(text))

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from indexes.text import detect_language, written_in
-from rag.generation import GenerationConfig, Generator
+from rag.generation import GenerationConfig, Generator, Purpose
 from rag.retrieval import Hit
 
 LANGUAGE_NAMES = {"en": "English", "fr": "French"}
@@ -24,15 +24,6 @@ TRANSLATION_INSTRUCTION = (
 )
 _PREFIX = re.compile(r"^\s*(translation|traduction)\s*:\s*", re.IGNORECASE)
 _QUOTES = "\"'“”«» "
-
-
-@dataclass(frozen=True)
-class Retrieval:
-    """The passages found for a question, and the translation they were found with."""
-
-    hits: list[Hit]
-    search_query: str | None = None
-    seconds: float = 0.0  # spent searching and translating, counted in the answer's timings
 
 
 def translation_messages(question: str, language: str) -> list[dict[str, str]]:
@@ -62,7 +53,7 @@ def clean_translation(output: str, question: str, language: str) -> str | None:
     return text
 
 
-def match_strength(hits: list[Hit]) -> float:
+def match_strength(hits: Sequence[Hit]) -> float:
     """How well a phrasing matches the documents: mean cosine of the passages it found.
 
     Cosines of different phrasings are comparable (same embedder, same passages scale),
@@ -81,7 +72,9 @@ class QueryTranslator:
         self.generator = generator
         self.language = language
         self.known = known | {language}
-        self._config = GenerationConfig(max_tokens=max_tokens, temperature=0.0)
+        self._config = GenerationConfig(
+            max_tokens=max_tokens, temperature=0.0, purpose=Purpose.TRANSLATE
+        )
 
     def needed(self, question: str) -> bool:
         """True when the question is in none of the embedder's languages."""

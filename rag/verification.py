@@ -9,6 +9,7 @@ would not catch.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -133,8 +134,8 @@ def _replace_number(text: str, value: str, replacement: str) -> str:
 
 
 def verify(
-    sentences: list[Sentence], citations: list[Citation], hits: list[Hit], threshold: float,
-    question: str = "",
+    sentences: Sequence[Sentence], citations: Sequence[Citation], hits: Sequence[Hit],
+    threshold: float, question: str = "",
 ) -> list[SentenceCheck]:
     """One check per sentence, in order; `question` tells which table rows it is about."""
     checks = []
@@ -164,7 +165,7 @@ def verify(
 
 
 def supporting_sources(
-    text: str, scores: list[float], hits: list[Hit], threshold: float, question: str = ""
+    text: str, scores: Sequence[float], hits: Sequence[Hit], threshold: float, question: str = ""
 ) -> tuple[int, ...]:
     """Source numbers that verify a sentence: the best single one, else a pair, else none.
 
@@ -185,7 +186,8 @@ def supporting_sources(
 
 
 def row_corrections(
-    checks: list[SentenceCheck], citations: list[Citation], hits: list[Hit], question: str
+    checks: Sequence[SentenceCheck], citations: Sequence[Citation], hits: Sequence[Hit],
+    question: str,
 ) -> dict[int, str]:
     """Corrected texts of the sentences that state a figure of another row than they name."""
     fixes: dict[int, str] = {}

@@ -13,4 +13,5 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 .venv/bin/ruff check .
 .venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+# Both tiers: unit (plain `pytest` alone runs this one) and integration.
+.venv/bin/python -m pytest tests/unit tests/integration "$@"

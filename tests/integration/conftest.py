@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -16,12 +17,40 @@ import uvicorn
 from api.app import create_app
 from api.settings import load_settings
 from api.wiring import Services, build_services
+from rag import catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_CORPUS = ROOT / "bench" / "demo" / "corpus"
 SHARED = ROOT.parent / "shared"
 
-pytestmark = pytest.mark.integration
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of this tier is marked `integration` (a conftest's `pytestmark` is not)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _hermetic_environment() -> Iterator[None]:
+    """No COFFRE_* variable of the machine running the tests leaks into them."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("COFFRE_")}
+    for name in saved:
+        del os.environ[name]
+    yield
+    os.environ.update(saved)
+
+
+def require_shared(path: Path) -> Path:
+    """A folder of ../shared: skipped on a developer's machine without it, failed in CI."""
+    if not path.exists():
+        message = f"{path} is not present (CI lays ../shared beside the clone)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +59,9 @@ def demo_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services
     data_dir = tmp_path_factory.mktemp("coffre-data")
     # The default answer model, as users get it: SmolLM2-135M (kept for the offline and
     # catalogue tests) misreads too many figures for assertions on answers to mean much.
-    services = build_services(load_settings(data_dir=data_dir, threads=2))
+    # Named explicitly so a developer's `coffre models use` choice does not leak in.
+    services = build_services(load_settings(data_dir=data_dir, threads=2,
+                                            llm=catalogue.DEFAULT_MODEL))
     report = services.ingester.run([DEMO_CORPUS])
     assert report.count("failed") == 0, [o for o in report.outcomes if o.status == "failed"]
     yield services

@@ -59,7 +59,7 @@ def test_restricted_document_looks_absent_to_others(
     secret_word = client.post("/v1/search", json={**query, "query": "Nightjar"})
     absent_word = client.post("/v1/search", json={**query, "query": "Zorblax"})
     assert secret_word.status_code == absent_word.status_code == 200
-    assert secret_word.json() == absent_word.json() == {"results": []}
+    assert secret_word.json() == absent_word.json() == {"results": [], "search_query": None}
     assert client.get(f"/v1/chunks/{restricted}").status_code == 404
     assert client.get(f"/v1/chunks/{restricted}").json()["detail"] == f"no chunk {restricted}"
     assert all("nightjar" not in d["source_path"] for d in client.get("/v1/documents").json())
@@ -99,15 +99,17 @@ def test_audit_trail_records_asks_for_compliance_only(
 def test_no_answer_without_an_audit_record(
     client: httpx.Client, demo_services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from indexes.audit import AuditError
+    import sqlite3
 
-    def broken(*_: object, **__: object) -> None:
-        raise AuditError("disk full")
-
-    monkeypatch.setattr(demo_services.audit, "append", broken)
+    # The real write fails (a read-only connection to the trail), not a stand-in for it.
+    audit = demo_services.audit
+    read_only = sqlite3.connect(f"file:{audit.path}?mode=ro", uri=True,
+                                check_same_thread=False, isolation_level=None)
+    monkeypatch.setattr(audit, "_db", read_only)
     response = client.post("/v1/ask", json={"question": "When do branches open?"})
+    read_only.close()
     assert response.status_code == 503
-    assert "audit" in response.json()["detail"]
+    assert response.json()["detail"].startswith("no answer without an audit record")
 
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from api.evaluation import load_dataset, sample
+from rag.evaluation.datasets import load_dataset, sample
 from rag.generation import default_llm_path
-from tests.integration.conftest import SHARED
+from tests.integration.conftest import SHARED, require_shared
 
 pytestmark = pytest.mark.integration
 
@@ -102,9 +102,7 @@ def test_limit_draws_the_same_seeded_sample(tmp_path: Path) -> None:
 
 
 def test_eval_on_a_shared_benchmark_sample(tmp_path: Path) -> None:
-    scifact = SHARED / "eval" / "scifact"
-    if not scifact.is_dir():
-        pytest.skip("../shared/eval is not present")
+    scifact = require_shared(SHARED / "eval" / "scifact")
     # A small corpus slice keeps the run short while going through the real files' format.
     subset = tmp_path / "scifact-slice"
     subset.mkdir()

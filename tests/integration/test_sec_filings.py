@@ -11,7 +11,7 @@ from indexes.embedder import SentenceTransformerEmbedder, default_embedding_mode
 from ingest.chunking import Chunk, ChunkConfig, Chunker
 from ingest.elements import ParsedDocument
 from ingest.parsing import parse_file
-from tests.integration.conftest import SHARED
+from tests.integration.conftest import SHARED, require_shared
 
 pytestmark = pytest.mark.integration
 
@@ -20,8 +20,10 @@ COSTCO = SAMPLES / "COSTCO_2018_10K.pdf"
 ADOBE = SAMPLES / "ADOBE_2022Q2_10Q.pdf"
 JNJ = SAMPLES / "JOHNSON_JOHNSON_2023_8K_dated-2023-08-23.pdf"
 
-if not SAMPLES.is_dir():  # pragma: no cover
-    pytest.skip("../shared/samples/pdf is not present", allow_module_level=True)
+
+@pytest.fixture(autouse=True)
+def _samples_present() -> None:
+    require_shared(SAMPLES)
 
 
 @cache

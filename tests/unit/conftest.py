@@ -7,9 +7,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
+from api.settings import Settings, load_settings
+from api.wiring import Services, build_services
 from indexes.library import DocumentBatchItem, DocumentIndex
-from tests.unit.fakes import FakeEmbedder, MakeItem, make_item
+from tests.unit.fakes import FakeEmbedder, FakeGenerator, MakeItem, make_item
+from tests.unit.http_kit import LTV_ANSWER
 
 
 @pytest.fixture(autouse=True)
@@ -43,3 +48,34 @@ def item(embedder: FakeEmbedder) -> MakeItem:
         return make_item(embedder, name, texts, **kwargs)  # type: ignore[arg-type]
 
     return factory
+
+
+# --- The services through the real wiring, with the fake models (HTTP and CLI tests) ---
+
+@pytest.fixture
+def fake_generator() -> FakeGenerator:
+    """The answer model of `services`: it answers LTV_ANSWER (cited to source 1)."""
+    return FakeGenerator([LTV_ANSWER])
+
+
+@pytest.fixture
+def coffre_settings(tmp_path: Path) -> Settings:
+    """Settings over a fresh data folder and an empty models folder (no model installed)."""
+    return load_settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models")
+
+
+@pytest.fixture
+def services(
+    coffre_settings: Settings, embedder: FakeEmbedder, fake_generator: FakeGenerator
+) -> Iterator[Services]:
+    """Everything wired by `build_services` from `coffre_settings`, with the fake models."""
+    built = build_services(coffre_settings, embedder=embedder, generator=fake_generator)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    """The HTTP API over `services`, in-process (no warm-up: the fakes need none)."""
+    with TestClient(create_app(services, warm_up=False)) as http:
+        yield http

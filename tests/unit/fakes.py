@@ -15,9 +15,7 @@ import numpy as np
 from indexes.library import DocumentBatchItem
 from indexes.records import ChunkRecord, DocumentRecord, content_id
 from indexes.text import analyze
-from rag.generation import GenerationConfig
-from rag.prompt import CHECK_INSTRUCTION
-from rag.translation import TRANSLATION_INSTRUCTION
+from rag.generation import GenerationConfig, Purpose
 
 DIMENSION = 64
 
@@ -77,10 +75,11 @@ class FakeEmbedder:
 class FakeGenerator:
     """Yields canned pieces and records the prompts it was given.
 
-    The answerability check (the model judging cited passages against the question) gets
-    `verdict` instead (or the next of `verdicts` while any are left), and is recorded
-    apart, in `checks`. A translation request gets its text's entry in `translations`
-    (nothing when it has none) and is recorded in `translated`.
+    What it replies follows the request's `config.purpose`, never the prompt's wording. The
+    answerability check (Purpose.CHECK) gets `verdict` instead (or the next of `verdicts`
+    while any are left), and is recorded apart, in `checks`. A translation request
+    (Purpose.TRANSLATE) gets its text's entry in `translations` (nothing when it has none)
+    and is recorded in `translated`.
     """
 
     def __init__(
@@ -109,16 +108,15 @@ class FakeGenerator:
         return len(text.split())
 
     def stream(self, messages: list[dict[str, str]], config: GenerationConfig) -> Iterator[str]:
-        if messages[-1]["content"].endswith(CHECK_INSTRUCTION):
+        if config.purpose is Purpose.CHECK:
             self.checks.append(messages)
             yield self.verdicts.pop(0) if self.verdicts else self.verdict
-            return
-        if messages[0]["content"].startswith(TRANSLATION_INSTRUCTION.split("{")[0]):
+        elif config.purpose is Purpose.TRANSLATE:
             self.translated.append(messages[-1]["content"])
             yield self.translations.get(messages[-1]["content"], "")
-            return
-        self.calls.append(messages)
-        yield from self.pieces
+        else:
+            self.calls.append(messages)
+            yield from self.pieces
 
 
 def word_count(text: str) -> int:

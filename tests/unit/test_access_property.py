@@ -14,15 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
-from api.auth import Authenticator
-from api.keys import KeyStore
 from api.settings import load_settings
-from api.wiring import Services
-from indexes.audit import AuditLog
-from indexes.library import DocumentIndex
-from rag.answering import AnswerConfig, Answerer
-from rag.citations import CitationBuilder
-from rag.retrieval import RetrievalConfig, Retriever
+from api.wiring import Services, build_services
 from tests.unit.fakes import FakeEmbedder, FakeGenerator, make_item
 
 GROUPS = ["risk", "retail", "hr"]
@@ -38,17 +31,10 @@ callers = st.lists(st.lists(st.sampled_from(GROUPS), max_size=2, unique=True),
 
 
 def _services(folder: Path) -> Services:
-    settings = load_settings(data_dir=folder)
-    embedder = FakeEmbedder()
-    index = DocumentIndex(folder / "index", embedder)
-    retriever = Retriever(index, embedder, RetrievalConfig())
+    settings = load_settings(data_dir=folder, top_k=4, min_relevance=-1.0,
+                             verification_threshold=0.0)
     generator = FakeGenerator(["The loan fee applies [1]. ", "Cards carry a limit [2]."])
-    answerer = Answerer(retriever, generator,
-                        CitationBuilder(embedder.embed_passages, index.similarity),
-                        AnswerConfig(top_k=4, min_relevance=-1.0, verification_threshold=0.0))
-    keys = KeyStore(folder / "auth.sqlite3")
-    return Services(settings, embedder, index, None, retriever, generator,  # type: ignore[arg-type]
-                    answerer, keys, Authenticator(keys), AuditLog(folder / "audit.sqlite3"))
+    return build_services(settings, embedder=FakeEmbedder(), generator=generator)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from api.answer_eval import (
-    EvalError,
+from rag.answers import Answer, Timings
+from rag.citations import Citation, Origin
+from rag.evaluation.answers import (
     ModelScore,
     Question,
     cites_gold,
@@ -16,17 +17,16 @@ from api.answer_eval import (
     load_questions,
     score_answer,
 )
-from rag.answering import Answer
-from rag.citations import Citation
+from rag.evaluation.errors import EvalError
 
 
 def _citation(path: str, page: int | None) -> Citation:
-    return Citation(1, 0, "c", "d", "t", path, page, "", "q", 0, 1, "model", 1.0)
+    return Citation(1, 0, "c", "d", "t", path, page, "", "q", 0, 1, Origin.MODEL, 1.0)
 
 
 def _answer(text: str, refused: bool = False, citations: list[Citation] | None = None) -> Answer:
-    return Answer("q", text, refused, citations or [], [], "m",
-                  timings={"first_token_s": 1.0, "total_s": 2.0})
+    return Answer("q", text, refused, tuple(citations or ()), (), "m",
+                  timings=Timings(first_token_s=1.0, total_s=2.0))
 
 
 QUESTION = Question("q1", "Max LTV for buy-to-let?", "answer", [["70%", "70 %"], ["buy-to-let"]],

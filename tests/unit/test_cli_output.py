@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from api.cli import checked_note
-from rag.answering import Answer
+from api.cli.commands import checked_note
+from rag.answers import Answer
 
 
 def answer(text: str, refused: bool = False) -> Answer:
-    return Answer("q", text, refused, [], [], "fake-llm")
+    return Answer("q", text, refused, (), (), "fake-llm")
 
 
 def test_an_unchanged_draft_prints_nothing_more() -> None:

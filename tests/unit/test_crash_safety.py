@@ -6,11 +6,14 @@ import json
 import shutil
 from pathlib import Path
 
+import faiss
+import numpy as np
 import pytest
 
 from indexes.errors import ModelMismatchError
 from indexes.filters import SearchFilter
 from indexes.library import DocumentIndex
+from indexes.store import Store
 from tests.unit.fakes import FakeEmbedder, make_item
 
 NO_FILTER = SearchFilter()
@@ -51,11 +54,35 @@ def populated(index_dir: Path) -> tuple[Path, list[object]]:
     return index_dir, expected
 
 
-def test_reopen_loads_saved_index(populated: tuple[Path, list[object]]) -> None:
+@pytest.fixture
+def rebuilds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the vector index rebuilds from the store (each reads every stored vector)."""
+    calls: list[int] = []
+    snapshot = Store.vector_snapshot
+
+    def counted(self: Store) -> tuple[int, np.ndarray, np.ndarray]:
+        calls.append(1)
+        return snapshot(self)
+
+    monkeypatch.setattr(Store, "vector_snapshot", counted)
+    return calls
+
+
+def test_reopen_loads_saved_index(
+    populated: tuple[Path, list[object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder, expected = populated
+    stamp = (folder / "vectors.faiss").stat().st_mtime_ns
+
+    def no_rebuild(self: Store) -> None:
+        raise AssertionError("the saved index was not loaded: rebuilt from the store")
+
+    monkeypatch.setattr(Store, "vector_snapshot", no_rebuild)
+    monkeypatch.setattr(Store, "embeddings", no_rebuild)
     index = _reopen(folder)
     assert _results(index, FakeEmbedder()) == expected
     assert index._vector_index().size == 6
+    assert (folder / "vectors.faiss").stat().st_mtime_ns == stamp
     index.close()
 
 
@@ -72,7 +99,9 @@ def test_missing_vector_files_are_rebuilt(
     assert index._vector_index().size == 6
     # The rebuilt index was written back, with the store's generation.
     state = json.loads((folder / "vectors.json").read_text())
-    assert state == {"generation": index.store.generation(), "dimension": 64, "count": 6}
+    assert {k: state[k] for k in ("generation", "dimension", "count")} == {
+        "generation": index.store.generation(), "dimension": 64, "count": 6,
+    }
     index.close()
 
 
@@ -120,14 +149,33 @@ def test_stale_state_file_with_older_generation_forces_rebuild(index_dir: Path) 
     reopened.close()
 
 
-def test_hand_written_stale_generation_forces_rebuild(populated: tuple[Path, list[object]]) -> None:
+def test_hand_written_stale_generation_forces_rebuild(
+    populated: tuple[Path, list[object]], rebuilds: list[int]
+) -> None:
     folder, expected = populated
     state_path = folder / "vectors.json"
     state = json.loads(state_path.read_text())
+    # The index file itself is intact and matches its state: only the generation is behind.
     state_path.write_text(json.dumps({**state, "generation": state["generation"] - 1}))
-    (folder / "vectors.faiss").write_bytes(b"not a faiss file")
     index = _reopen(folder)
     assert _results(index, FakeEmbedder()) == expected
+    assert rebuilds == [1]
+    assert json.loads(state_path.read_text())["generation"] == index.store.generation()
+    index.close()
+
+
+def test_index_file_from_another_save_is_not_loaded(
+    populated: tuple[Path, list[object]], rebuilds: list[int]
+) -> None:
+    """Two processes saving at once can leave one's state beside the other's index file:
+    same generation and count, other vectors. The state's digest tells them apart."""
+    folder, expected = populated
+    other = faiss.IndexIDMap2(faiss.IndexFlatIP(64))
+    other.add_with_ids(np.eye(6, 64, dtype=np.float32), np.arange(1, 7, dtype=np.int64))
+    faiss.write_index(other, str(folder / "vectors.faiss"))
+    index = _reopen(folder)
+    assert _results(index, FakeEmbedder()) == expected
+    assert rebuilds == [1]
     index.close()
 
 

@@ -16,10 +16,12 @@ import pytest
 
 from api.streaming import off_the_loop
 from indexes.library import DocumentIndex
-from rag.answering import Answer, AnswerConfig, Answerer
+from rag.answering import AnswerConfig, Answerer
+from rag.answers import DraftText, Finished, Query, Retrieved
 from rag.citations import CitationBuilder
 from rag.generation import GenerationConfig, LlamaCppGenerator, ModelBusyError
 from rag.retrieval import RetrievalConfig, Retriever
+from rag.search import Searcher
 from tests.unit.fakes import FakeEmbedder, MakeItem
 
 MESSAGES = [{"role": "user", "content": "Question?"}]
@@ -35,6 +37,9 @@ class StandInLlama:
 
     def reset(self) -> None:
         pass
+
+    def tokenize(self, text: bytes, add_bos: bool = False, special: bool = False) -> list[int]:
+        return list(range(len(text.split())))  # one token a word, as the fakes count
 
     def create_chat_completion(self, **_: object) -> Iterator[dict[str, object]]:
         try:
@@ -83,18 +88,22 @@ def test_an_answer_stream_closed_after_its_first_token_frees_the_model(
 ) -> None:
     index.add([item("Cards", ["The card fee is five euros per month."])])
     model = generator(tmp_path, ["The card fee ", "is five euros ", "per month [1]."])
-    answerer = Answerer(Retriever(index, embedder, RetrievalConfig()), model,
+    searcher = Searcher(Retriever(index, embedder, RetrievalConfig()), None)
+    answerer = Answerer(searcher, model,
                         CitationBuilder(embedder.embed_passages, index.similarity),
                         AnswerConfig(top_k=1, min_relevance=0.1, answer_check=False))
-    events = answerer.stream("What is the card fee?")
-    assert next(events) == "The card fee "
+    question = Query("What is the card fee?")
+    events = answerer.stream(question)
+    assert isinstance(next(events), Retrieved)
+    assert next(events) == DraftText("The card fee ")
     # A reference cycle (what an exception's traceback makes) keeps the frame alive: only
     # the explicit close may free the model.
     cycle: list[object] = [events]
     cycle.append(cycle)
     events.close()
     assert not model.lock.locked()
-    assert [e for e in answerer.stream("What is the card fee?") if isinstance(e, Answer)]
+    assert [e for e in answerer.stream(question) if isinstance(e, Finished)]
+    assert not model.lock.locked()
 
 
 def test_a_cancelled_async_consumer_closes_the_blocking_stream() -> None:

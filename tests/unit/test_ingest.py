@@ -1,9 +1,8 @@
-"""Ingestion jobs on real files in tmp_path, with the fake embedder."""
+"""Ingestion jobs on real files in tmp_path, with the fake embedder: runs and reruns."""
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -185,167 +184,22 @@ def test_changed_jsonl_record_only_replaces_that_record(
     assert keyword_texts(index, "hotline") == []
 
 
-def test_jsonl_with_duplicate_ids_settles_on_rerun(
+def test_jsonl_with_duplicate_ids_is_refused_on_every_run(
     index: DocumentIndex, ingester: Ingester, tmp_path: Path
 ) -> None:
+    # Two records with one id would be one document written twice: refused, by line.
     path = tmp_path / "dup.jsonl"
     path.write_text(
         json.dumps({"_id": "1", "text": "first record text"}) + "\n"
         + json.dumps({"_id": "1", "text": "second record text"}) + "\n"
     )
-    first = ingester.run([path])
-    second = ingester.run([path])
-    # Either refuse the file (duplicate id) or store it once and skip it when unchanged.
-    assert first.outcomes[0].status == "failed" or (
-        second.outcomes[0].status == "unchanged"
-        and [d.version for d in index.store.documents()] == [1]
-    )
-
-
-def test_bad_files_fail_by_name_while_good_ones_are_stored(
-    index: DocumentIndex, ingester: Ingester, tmp_path: Path
-) -> None:
-    folder = tmp_path / "mixed"
-    folder.mkdir()
-    (folder / "good.txt").write_text("Overdraft limits are reviewed every year.\n")
-    (folder / "empty.txt").write_bytes(b"")
-    (folder / "blank.md").write_text("   \n\n  \n")
-    (folder / "report.pdf").write_text("This is plain text pretending to be a PDF.\n")
-    (folder / "tool.exe").write_bytes(b"MZ\x90\x00binary")
-    (folder / "broken.docx").write_bytes(b"PK\x03\x04" + os.urandom(300))
-    (folder / "noext").write_text("no extension here\n")
-    (folder / "bad.jsonl").write_text('{"_id": "1", "text": "fine"}\n{broken\n')
-    (folder / ".hidden.txt").write_text("hidden files are skipped\n")
-
-    report = ingester.run([folder, tmp_path / "missing.txt"])
-    outcomes = by_name(report)
-    assert set(outcomes) == {"good.txt", "empty.txt", "blank.md", "report.pdf", "tool.exe",
-                             "broken.docx", "noext", "bad.jsonl", "missing.txt"}
-    assert outcomes["good.txt"].status == "ok"
-    assert outcomes["empty.txt"].status == "failed"
-    assert outcomes["empty.txt"].reason == "empty file"
-    assert outcomes["blank.md"].status == "failed"
-    assert "no text found" in outcomes["blank.md"].reason
-    assert outcomes["report.pdf"].status == "failed"
-    assert "not a valid .pdf file" in outcomes["report.pdf"].reason
-    assert outcomes["tool.exe"].status == "unsupported"
-    assert outcomes["tool.exe"].reason == "unsupported file type .exe"
-    assert outcomes["noext"].status == "unsupported"
-    assert outcomes["noext"].reason == "unsupported file type (none)"
-    assert outcomes["broken.docx"].status == "failed"
-    assert outcomes["broken.docx"].reason.startswith("cannot parse")
-    assert outcomes["bad.jsonl"].status == "failed"
-    assert outcomes["bad.jsonl"].reason.startswith("line 2: invalid JSON")
-    assert outcomes["missing.txt"].status == "failed"
-    assert outcomes["missing.txt"].reason == "no such file or folder"
-    for name, outcome in outcomes.items():
-        assert outcome.path.endswith(name)
-        if outcome.status != "ok":
-            assert outcome.reason
-            assert outcome.chunks == 0
-
-    # Only the good file was written, and nothing of the half-good JSON Lines file.
-    assert [Path(d.source_path).name for d in index.store.documents()] == ["good.txt"]
-    assert keyword_texts(index, "overdraft") == ["Overdraft limits are reviewed every year."]
-    assert keyword_texts(index, "fine") == []
-
-
-def test_failed_reingest_keeps_the_previous_version_searchable(
-    index: DocumentIndex, ingester: Ingester, tmp_path: Path, embedder: FakeEmbedder
-) -> None:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    policy = folder / "policy.txt"
-    policy.write_text("Wire transfers above ten thousand euros need approval.\n")
-    records = folder / "faq.jsonl"
-    records.write_text(json.dumps({"_id": "a", "text": "Savings accounts pay interest."}) + "\n")
-    assert ingester.run([folder]).count("ok") == 2
-    stored_before = index.store.documents()
-
-    policy.write_bytes(b"")  # truncated to nothing
-    records.write_text(json.dumps({"_id": "a", "text": "Changed text."}) + "\n{oops\n")
-    report = ingester.run([folder])
-    assert {n: o.status for n, o in by_name(report).items()} == {
-        "policy.txt": "failed", "faq.jsonl": "failed",
-    }
-    assert index.store.documents() == stored_before
-    assert keyword_texts(index, "wire transfers") == [
-        "Wire transfers above ten thousand euros need approval."
-    ]
-    assert keyword_texts(index, "savings interest") == ["Savings accounts pay interest."]
-    assert keyword_texts(index, "changed") == []
-    hits = index.vector_search(embedder.embed_query("wire transfer approval"), 1, NO_FILTER)
-    top = index.store.chunks_by_rowids([hits[0][0]])[hits[0][0]]
-    assert top.document.source_path == str(policy.resolve())
-
-
-def test_access_groups_from_sidecar_and_folder_files(
-    index: DocumentIndex, ingester: Ingester, tmp_path: Path
-) -> None:
-    folder = tmp_path / "restricted"
-    folder.mkdir()
-    (folder / "_acl.json").write_text(json.dumps({"groups": ["risk", "audit", "risk"]}))
-    (folder / "limits.txt").write_text("Credit limits by segment.\n")
-    (folder / "salaries.txt").write_text("Salary bands for staff.\n")
-    (folder / "salaries.txt.acl.json").write_text(json.dumps({"groups": ["hr"]}))
-    report = ingester.run([folder])
-    outcomes = by_name(report)
-    # The access files themselves are not ingested.
-    assert set(outcomes) == {"limits.txt", "salaries.txt"}
-    assert outcomes["limits.txt"].groups == ("audit", "risk")
-    limits = index.store.document_by_path(str((folder / "limits.txt").resolve()))
-    salaries = index.store.document_by_path(str((folder / "salaries.txt").resolve()))
-    assert limits is not None and limits.groups == ("audit", "risk")
-    assert salaries is not None and salaries.groups == ("hr",)
-    hr_only = SearchFilter(groups=frozenset({"hr"}))
-    hits = index.keyword_search("salary credit", 10, hr_only)
-    assert [index.store.chunks_by_rowids([r])[r].document.doc_id for r, _ in hits] == [
-        salaries.doc_id
-    ]
-
-    # Changing only the access file updates the groups without re-ingesting.
-    (folder / "salaries.txt.acl.json").write_text(json.dumps({"groups": ["hr", "payroll"]}))
-    generation = index.store.generation()
-    report = ingester.run([folder])
-    assert by_name(report)["salaries.txt"].status == "unchanged"
-    updated = index.store.document(salaries.doc_id)
-    assert updated is not None and updated.groups == ("hr", "payroll")
-    assert updated.version == 1
-    assert index.store.generation() == generation
-
-
-def test_default_groups_apply_without_access_files(index: DocumentIndex, tmp_path: Path) -> None:
-    (tmp_path / "memo.txt").write_text("Internal memo.\n")
-    make_ingester(index, default_groups=("staff",)).run([tmp_path / "memo.txt"])
-    (document,) = index.store.documents()
-    assert document.groups == ("staff",)
-
-
-@pytest.mark.parametrize(
-    ("content", "reason"),
-    [('{"groups": "hr"}', '"groups" must be a list of strings'),
-     ('{"group": ["hr"]}', "invalid access file"),
-     ("not json", "invalid access file")],
-)
-def test_invalid_access_file_fails_the_file(
-    index: DocumentIndex, ingester: Ingester, tmp_path: Path, content: str, reason: str
-) -> None:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "doc.txt").write_text("Some text.\n")
-    (folder / "doc.txt.acl.json").write_text(content)
-    (outcome,) = ingester.run([folder]).outcomes
-    assert outcome.status == "failed"
-    assert reason in outcome.reason
-    assert index.store.documents() == []
-
-
-def test_file_over_the_size_limit_is_refused(index: DocumentIndex, tmp_path: Path) -> None:
-    (tmp_path / "big.txt").write_text("word " * 400)
-    (outcome,) = make_ingester(index, max_file_bytes=1000).run([tmp_path / "big.txt"]).outcomes
-    assert outcome.status == "failed"
-    assert "COFFRE_MAX_FILE_MB" in outcome.reason
-    assert index.store.count_chunks() == 0
+    for _ in range(2):
+        (outcome,) = ingester.run([path]).outcomes
+        assert outcome.status == "failed"
+        assert outcome.reason == "line 2: duplicate record id '1'"
+        assert outcome.chunks == 0
+        assert index.store.documents() == []
+        assert index.store.generation() == 0
 
 
 def test_progress_events(index: DocumentIndex, ingester: Ingester, corpus: Path) -> None:

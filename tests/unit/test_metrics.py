@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from rag.metrics import evaluate, query_metrics, ranked_ids
+from rag.evaluation.metrics import evaluate, query_metrics, ranked_ids
 
 
 def test_perfect_ranking_scores_one() -> None:

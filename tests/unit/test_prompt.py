@@ -26,7 +26,7 @@ def test_source_label() -> None:
 def test_sources_are_numbered_best_first() -> None:
     hits = [hit("alpha text", "A"), hit("beta text", "B")]
     prompt = build_prompt("Which?", hits, budget_tokens=10_000, count_tokens=word_count)
-    assert prompt.sources == hits
+    assert prompt.sources == tuple(hits)
     system, user = prompt.messages
     assert system == {"role": "system", "content": SYSTEM_PROMPT}
     assert user["content"] == (
@@ -40,7 +40,7 @@ def test_source_that_does_not_fit_is_cut_and_later_ones_dropped() -> None:
     hits = [hit("short one", "A"), hit(long_text, "B"), hit("never shown", "C")]
     budget = base + (word_count("[1] A\nshort one") + 2) + 50
     prompt = build_prompt("Q?", hits, budget_tokens=budget, count_tokens=word_count)
-    assert prompt.sources == hits[:2]
+    assert prompt.sources == tuple(hits[:2])
     content = prompt.messages[1]["content"]
     assert "never shown" not in content
     kept = content.split("[2] B\n", 1)[1].split("\n\nQuestion:")[0].split()
@@ -51,7 +51,7 @@ def test_no_room_for_a_useful_cut_drops_the_source() -> None:
     base = word_count(SYSTEM_PROMPT) + word_count("Q?") + 32
     hits = [hit(" ".join(["w"] * 100), "A")]
     prompt = build_prompt("Q?", hits, budget_tokens=base + 20, count_tokens=word_count)
-    assert prompt.sources == []
+    assert prompt.sources == ()
     assert prompt.messages[1]["content"] == "Sources:\n\n\n\nQuestion: Q?"
 
 

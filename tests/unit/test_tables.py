@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from indexes.library import DocumentIndex
 from rag.answering import AnswerConfig, Answerer
+from rag.answers import Query
 from rag.citations import CitationBuilder, Sentence
 from rag.replies import strip_echoed_instructions
 from rag.retrieval import Hit, RetrievalConfig, Retriever
+from rag.search import Searcher
 from rag.tables import parse_table
 from rag.verification import ROW_MISMATCH, admissible_numbers, correct_row_figures, verify
 from tests.unit.fakes import FakeEmbedder, FakeGenerator, MakeItem
@@ -70,7 +72,7 @@ def test_a_wrong_row_figure_is_corrected_only_when_unambiguous() -> None:
 
 def answerer(index: DocumentIndex, embedder: FakeEmbedder, reply: str) -> Answerer:
     return Answerer(
-        Retriever(index, embedder, RetrievalConfig()), FakeGenerator([reply]),
+        Searcher(Retriever(index, embedder, RetrievalConfig()), None), FakeGenerator([reply]),
         CitationBuilder(embedder.embed_passages, index.similarity),
         AnswerConfig(top_k=2, min_relevance=0.0),
     )
@@ -81,7 +83,7 @@ def test_answer_with_another_rows_figure_is_corrected_and_says_so(
 ) -> None:
     index.add([item("Credit policy", [LTV])])
     core = answerer(index, embedder, "The maximum LTV for a buy-to-let mortgage is 75% [1].")
-    answer = core.ask(BTL)
+    answer = core.ask(Query(BTL))
     assert not answer.refused
     assert answer.text == "The maximum LTV for a buy-to-let mortgage is 70%. [1]"
     check = answer.checks[0]
@@ -104,7 +106,7 @@ def test_uncorrectable_row_mismatch_is_not_verified(
     right = [Sentence("A bridging loan goes to 65%.", (1,))]
     assert verify(right, builder.build(right, sources), sources, 0.0, BTL)[0].verified
     reply = "A bridging loan for a buy-to-let mortgage goes to 90% [1]."
-    answer = answerer(index, embedder, reply).ask(BTL)
+    answer = answerer(index, embedder, reply).ask(Query(BTL))
     assert answer.refused and answer.refusal_reason == "unverified"
 
 

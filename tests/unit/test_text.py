@@ -114,3 +114,55 @@ def test_detect_language_short_french_questions(question: str) -> None:
 
 def test_an_accented_loanword_does_not_make_english_french() -> None:
     assert detect_language("Where is the café near the branch?") == "en"
+
+
+# -- sentence splitters: one rule per purpose ----------------------------------------------
+
+
+def test_chunk_sentences_break_only_before_what_starts_a_sentence() -> None:
+    from indexes.text import chunk_sentences
+
+    assert chunk_sentences("Rates rose. Fees fell! Why? 3 banks agreed.") == [
+        "Rates rose.", "Fees fell!", "Why?", "3 banks agreed."]
+    # Abbreviations and decimals before a lower-case word stay whole; ; and : break too.
+    assert chunk_sentences("Rate is 1.5 percent. e.g. not split") == [
+        "Rate is 1.5 percent. e.g. not split"]
+    assert chunk_sentences("Two rules: First one; Second one.  ") == [
+        "Two rules:", "First one;", "Second one."]
+
+
+def test_answer_sentences_break_at_full_stops_and_at_every_line_break() -> None:
+    from indexes.text import answer_sentences
+
+    # Unlike chunk sentences, any word may follow a break ("e.g." ends one).
+    assert answer_sentences("Fee is 5 [1]. e.g. more\n- a point\n\n- another") == [
+        "Fee is 5 [1].", "e.g.", "more", "- a point", "- another"]
+    # Unstripped pieces: a marker after the full stop opens the next one.
+    assert answer_sentences("Fee is 5. [1] Next.") == ["Fee is 5.", "[1] Next."]
+
+
+def test_reply_sentences_keep_line_breaks_inside_sentences() -> None:
+    from indexes.text import reply_sentences
+
+    assert reply_sentences("First line\nstill the first. Second!") == [
+        "First line\nstill the first.", "Second!"]
+    assert reply_sentences("") == [""]
+
+
+def test_passage_sentence_spans_cover_each_quotable_sentence() -> None:
+    from indexes.text import passage_sentence_spans
+
+    text = "Accounts open online. Why?! Fees\nare due."
+    assert [text[a:b] for a, b in passage_sentence_spans(text)] == [
+        "Accounts open online.", " Why?!", " Fees", "are due."]
+    assert passage_sentence_spans("") == []
+
+
+def test_rewrite_sentences_changes_only_the_rewritten_units() -> None:
+    from indexes.text import rewrite_sentences
+
+    text = "Keep this. Drop that!! And\nkeep."
+    assert rewrite_sentences(text, lambda s: s) == text
+    dropped = rewrite_sentences(text, lambda s: "X" if "Drop" in s else s)
+    # One closing mark per unit: the second "!" is a unit of its own and stays.
+    assert dropped == "Keep this.X! And\nkeep."

@@ -5,18 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth import Authenticator
-from api.keys import KeyStore
-from api.settings import load_settings
-from api.wiring import Services, build_translator
-from indexes.audit import AuditLog
 from indexes.library import DocumentIndex
 from rag.answering import AnswerConfig, Answerer
+from rag.answers import Query, RefusalReason
 from rag.citations import CitationBuilder
 from rag.retrieval import RetrievalConfig, Retriever
+from rag.search import Searcher
 from rag.translation import QueryTranslator, clean_translation
 from tests.unit.fakes import FakeEmbedder, FakeGenerator, MakeItem
 
@@ -44,11 +39,11 @@ def answerer(
 ) -> tuple[Answerer, FakeGenerator]:
     generator = FakeGenerator(pieces)
     generator.translations = {QUESTION_LTV: ENGLISH_LTV, QUESTION_DAYS: "How many remote days?"}
-    retriever = Retriever(index, embedder, RetrievalConfig())
+    searcher = Searcher(Retriever(index, embedder, RetrievalConfig()),
+                        QueryTranslator(generator, "en"))
     citations = CitationBuilder(embedder.embed_passages, index.similarity)
-    translator = QueryTranslator(generator, "en")
-    return Answerer(retriever, generator, citations, AnswerConfig(top_k=2, min_relevance=0.2),
-                    translator), generator
+    return Answerer(searcher, generator, citations,
+                    AnswerConfig(top_k=2, min_relevance=0.2)), generator
 
 
 @pytest.mark.parametrize(
@@ -71,7 +66,7 @@ def test_a_question_about_a_document_in_another_language_is_found_translated(
     library: DocumentIndex, embedder: FakeEmbedder
 ) -> None:
     core, generator = answerer(library, embedder)
-    found = core.retrieve(QUESTION_LTV)
+    found = core.searcher.search(QUESTION_LTV, 2)
     assert generator.translated == [QUESTION_LTV]
     assert found.search_query == ENGLISH_LTV
     assert found.hits[0].stored.document.title == "Retail Credit Policy"
@@ -82,7 +77,7 @@ def test_a_question_matching_its_own_language_keeps_its_results(
     library: DocumentIndex, embedder: FakeEmbedder
 ) -> None:
     core, generator = answerer(library, embedder)
-    found = core.retrieve(QUESTION_DAYS)
+    found = core.searcher.search(QUESTION_DAYS, 2)
     assert generator.translated == [QUESTION_DAYS]
     assert found.search_query is None
     assert found.hits[0].stored.document.title == "Politique de télétravail"
@@ -92,10 +87,10 @@ def test_questions_in_the_embedders_language_and_failed_translations_are_searche
     library: DocumentIndex, embedder: FakeEmbedder
 ) -> None:
     core, generator = answerer(library, embedder)
-    assert core.retrieve("What is the maximum loan-to-value?").search_query is None
+    assert core.searcher.search("What is the maximum loan-to-value?", 2).search_query is None
     assert generator.translated == []
     untranslatable = "Quelle est la quotité pour un investisseur locatif ?"
-    assert core.retrieve(untranslatable).search_query is None
+    assert core.searcher.search(untranslatable, 2).search_query is None
     assert generator.translated == [untranslatable]
 
 
@@ -104,7 +99,7 @@ def test_an_answer_from_translated_sources_is_verified_in_their_language(
 ) -> None:
     core, generator = answerer(library, embedder, (ANSWER_FR + " [1]",))
     generator.translations[ANSWER_FR] = ANSWER_EN
-    answer = core.ask(QUESTION_LTV)
+    answer = core.ask(Query(QUESTION_LTV))
     assert not answer.refused, answer.refusal_reason
     assert answer.text == ANSWER_FR + " [1]"  # shown in the question's language
     assert answer.search_query == ENGLISH_LTV
@@ -114,11 +109,45 @@ def test_an_answer_from_translated_sources_is_verified_in_their_language(
     assert ENGLISH_LTV in generator.checks[0][-1]["content"]
     # Without its translation the French sentence finds no support in the English passage.
     del generator.translations[ANSWER_FR]
-    unverified = core.ask(QUESTION_LTV)
-    assert unverified.refused and unverified.refusal_reason == "unverified"
+    unverified = core.ask(Query(QUESTION_LTV))
+    assert unverified.refused and unverified.refusal_reason is RefusalReason.UNVERIFIED
+
+
+TABLE = """Product | Maximum LTV | Maximum term
+Residential mortgage - first-time buyer | 90% | 35 years
+Buy-to-let mortgage | 70% | 25 years
+Second home / holiday home mortgage | 75% | 25 years"""
+QUESTION_BTL = "Quelle est la quotité maximale d'un prêt buy-to-let ?"
+ENGLISH_BTL = "What is the maximum loan-to-value of a buy-to-let mortgage?"
+WRONG_ROW = "La quotité maximale d'un prêt buy-to-let est de 75 %."
+RIGHT_ROW = "La quotité maximale d'un prêt buy-to-let est de 70 %."
+TERM = "La durée maximale est de 25 ans."
+
+
+def test_a_row_correction_translates_only_the_corrected_sentence(
+    index: DocumentIndex, embedder: FakeEmbedder, item: MakeItem
+) -> None:
+    index.add([item("Credit policy", [TABLE])])
+    core, generator = answerer(index, embedder, (f"{WRONG_ROW} [1] {TERM} [1]",))
+    generator.translations = {
+        QUESTION_BTL: ENGLISH_BTL,
+        WRONG_ROW: "The maximum loan-to-value of a buy-to-let mortgage is 75%.",
+        RIGHT_ROW: "The maximum loan-to-value of a buy-to-let mortgage is 70%.",
+        TERM: "The maximum term of a buy-to-let mortgage is 25 years.",
+    }
+    answer = core.ask(Query(QUESTION_BTL))
+    assert answer.search_query == ENGLISH_BTL
+    assert not answer.refused, answer.refusal_reason
+    assert [c.verified for c in answer.checks] == [True, True]
+    assert "corrected" in answer.checks[0].reason and "70 %" in answer.text
+    # Checked twice (before and after the correction), each sentence text translated once.
+    assert generator.translated == [QUESTION_BTL, WRONG_ROW, TERM, RIGHT_ROW]
 
 
 def test_translation_follows_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.settings import load_settings
+    from api.wiring import build_translator
+
     generator = FakeGenerator()
     translator = build_translator(load_settings(), generator)
     assert translator is not None and translator.language == "en"
@@ -136,6 +165,15 @@ def test_translation_follows_the_settings(monkeypatch: pytest.MonkeyPatch) -> No
 def test_over_http_the_translation_is_reported_audited_and_filtered_like_the_question(
     tmp_path: Path, embedder: FakeEmbedder, item: MakeItem
 ) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.auth import Authenticator
+    from api.keys import KeyStore
+    from api.settings import load_settings
+    from api.wiring import Services
+    from indexes.audit import AuditLog
+
     index = DocumentIndex(tmp_path / "index", embedder)
     index.add([
         item("Retail Credit Policy", [LTV], groups=("lending",)),
@@ -146,7 +184,8 @@ def test_over_http_the_translation_is_reported_audited_and_filtered_like_the_que
     keys = KeyStore(tmp_path / "auth.sqlite3")
     audit = AuditLog(tmp_path / "audit.sqlite3")
     services = Services(load_settings(data_dir=tmp_path), embedder, index, None,  # type: ignore[arg-type]
-                        core.retriever, generator, core, keys, Authenticator(keys), audit)
+                        core.searcher.retriever, core.searcher, generator, core, keys,
+                        Authenticator(keys), audit)
     lender, _ = keys.create("lea", ["lending", "staff"], "employee")
     outsider, _ = keys.create("omar", ["staff"], "employee")
     with TestClient(create_app(services, warm_up=False)) as http:

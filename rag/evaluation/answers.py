@@ -1,4 +1,4 @@
-"""`coffre eval answers`: ask a question set through the normal answering path and score it.
+"""Answer evaluation: a question set asked through the normal answering path, and scored.
 
 Every model answers from the same retrieved passages (retrieval runs once per question), so
 the table compares the models, not the retrieval.
@@ -12,12 +12,13 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from api.errors import EvalError
-from api.wiring import Services
-from rag.answering import Answer
+from rag.answering import Answerer
+from rag.answers import Answer, Query
+from rag.evaluation.errors import EvalError
 from rag.generation import Generator
-from rag.translation import Retrieval
+from rag.search import Retrieval
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,17 @@ class Question:
     gold_page: int | None
 
 
+def _pct(n: int, d: int) -> str:
+    return f"{100 * n / d:.1f}% ({n}/{d})" if d else "-"
+
+
+def _median(values: list[float], digits: int) -> str:
+    return f"{statistics.median(values):.{digits}f}" if values else "-"
+
+
 @dataclass
 class ModelScore:
-    """What one model achieved over the question set."""
+    """What one model achieved over the question set (a tally, filled answer by answer)."""
 
     model: str
     answerable: int = 0
@@ -51,21 +60,27 @@ class ModelScore:
 
     def row(self) -> dict[str, object]:
         """Summary figures for the table."""
-        def pct(n: int, d: int) -> str:
-            return f"{100 * n / d:.1f}% ({n}/{d})" if d else "-"
         return {
             "model": self.model,
-            "correct+cited": pct(self.correct, self.answerable),
-            "facts": pct(self.facts, self.answerable),
-            "gold cited": pct(self.cited, self.answerable),
-            "refused (unanswerable)": pct(self.refused_ok, self.unanswerable),
-            "wrong refusals": pct(self.refused_wrongly, self.answerable),
-            "median TTFT s": f"{statistics.median(self.first_token_s):.2f}"
-            if self.first_token_s else "-",
-            "median total s": f"{statistics.median(self.total_s):.2f}" if self.total_s else "-",
-            "tokens/s": f"{statistics.median(self.tokens_per_s):.1f}" if self.tokens_per_s else "-",
+            "correct+cited": _pct(self.correct, self.answerable),
+            "facts": _pct(self.facts, self.answerable),
+            "gold cited": _pct(self.cited, self.answerable),
+            "refused (unanswerable)": _pct(self.refused_ok, self.unanswerable),
+            "wrong refusals": _pct(self.refused_wrongly, self.answerable),
+            "median TTFT s": _median(self.first_token_s, 2),
+            "median total s": _median(self.total_s, 2),
+            "tokens/s": _median(self.tokens_per_s, 1),
             "peak RSS MB": f"{self.peak_rss_mb:.0f}",
         }
+
+
+def _question(data: Any) -> Question:
+    """One line's question (JSON as parsed: a missing field raises KeyError)."""
+    return Question(
+        str(data["id"]), str(data["question"]), str(data["expect"]),
+        [list(group) for group in data.get("answer_contains") or []],
+        data.get("gold_file"), data.get("gold_page"),
+    )
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -77,13 +92,8 @@ def load_questions(path: Path) -> list[Question]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-            questions.append(Question(
-                str(data["id"]), str(data["question"]), str(data["expect"]),
-                [list(group) for group in data.get("answer_contains") or []],
-                data.get("gold_file"), data.get("gold_page"),
-            ))
-        except (ValueError, KeyError, TypeError) as exc:
+            questions.append(_question(json.loads(line)))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise EvalError(f"{path}: line {number}: {exc}") from exc
     return questions
 
@@ -101,21 +111,24 @@ def contains_facts(answer: str, groups: list[list[str]]) -> bool:
 
 def cites_gold(answer: Answer, question: Question) -> bool:
     """A citation points to the gold file (and gold page when the question gives one)."""
-    for citation in answer.citations:
-        if question.gold_file and Path(citation.source_path).name == question.gold_file and (
-            question.gold_page is None or citation.page == question.gold_page
-        ):
-            return True
-    return False
+    return any(
+        question.gold_file and Path(c.source_path).name == question.gold_file
+        and (question.gold_page is None or c.page == question.gold_page)
+        for c in answer.citations
+    )
+
+
+def _time(score: ModelScore, answer: Answer) -> None:
+    timings = answer.timings
+    score.first_token_s.append(timings.first_token_s or 0.0)
+    score.total_s.append(timings.total_s)
+    if timings.answer_tokens >= 2 and timings.decode_s:
+        score.tokens_per_s.append((timings.answer_tokens - 1) / timings.decode_s)
 
 
 def score_answer(score: ModelScore, question: Question, answer: Answer) -> None:
     """Add one answer to a model's tally."""
-    score.first_token_s.append(answer.timings.get("first_token_s", 0.0))
-    score.total_s.append(answer.timings.get("total_s", 0.0))
-    tokens, decode = answer.timings.get("answer_tokens", 0.0), answer.timings.get("decode_s", 0.0)
-    if tokens >= 2 and decode > 0:
-        score.tokens_per_s.append((tokens - 1) / decode)
+    _time(score, answer)
     if question.expect == "refuse":
         score.unanswerable += 1
         score.refused_ok += answer.refused
@@ -131,23 +144,29 @@ def score_answer(score: ModelScore, question: Question, answer: Answer) -> None:
     score.correct += facts and cited
 
 
+OnAnswer = Callable[[str, Question, Answer], None]
+
+
 def evaluate_models(
-    services: Services,
+    answerer: Answerer,
     questions: list[Question],
     generators: dict[str, Generator],
-    on_answer: Callable[[str, Question, Answer], None] | None = None,
+    on_answer: OnAnswer | None = None,
 ) -> list[ModelScore]:
     """Answer every question with every model over the same retrieval results."""
     # Retrieval runs once, foreign questions translated by the first model: loading the
     # default model as well would distort the memory figures.
-    first = services.answerer.using(next(iter(generators.values())))
-    found: dict[str, Retrieval] = {q.id: first.retrieve(q.question) for q in questions}
+    first = answerer.using(next(iter(generators.values())))
+    top_k = first.config.top_k
+    found: dict[str, Retrieval] = {
+        q.id: first.searcher.search(q.question, top_k) for q in questions
+    }
     scores = []
     for name, generator in generators.items():
-        answerer = services.answerer.using(generator)
+        model = answerer.using(generator)
         score = ModelScore(name)
         for question in questions:
-            answer = answerer.ask(question.question, retrieval=found[question.id])
+            answer = model.ask(Query(question.question), retrieval=found[question.id])
             score_answer(score, question, answer)
             if on_answer:
                 on_answer(name, question, answer)

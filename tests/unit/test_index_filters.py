@@ -1,4 +1,4 @@
-"""The SQLite store and FAISS vectors behind DocumentIndex, driven with the fake embedder."""
+"""Filters apply inside both searches before ranking: access groups, documents, paths, dates."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexes.errors import StoreError
 from indexes.filters import SearchFilter
 from indexes.library import DocumentIndex
 from tests.unit.fakes import FakeEmbedder, MakeItem, make_item
@@ -30,114 +29,6 @@ def doc_rowids(index: DocumentIndex, doc_id: str) -> set[int]:
 def rowids_of(index: DocumentIndex, flt: SearchFilter) -> list[int]:
     return [int(r) for r in index.store.allowed_rowids(flt)]
 
-
-# -- replace and delete -------------------------------------------------------------------
-
-
-def test_replace_document_with_new_version_leaves_no_stale_chunks(
-    index: DocumentIndex, item: MakeItem, embedder: FakeEmbedder
-) -> None:
-    v1 = item("policy", ["apple orchard harvest", "banana grove irrigation"])
-    other = item("other", ["kiwi plantation report"])
-    index.add([v1, other])
-    old_rowids = doc_rowids(index, v1.document.doc_id)
-    assert len(old_rowids) == 2
-
-    v2 = item("policy", ["cherry field pruning"], version=2)
-    assert v2.document.doc_id == v1.document.doc_id
-    index.add([v2])
-
-    new_rowids = doc_rowids(index, v1.document.doc_id)
-    assert len(new_rowids) == 1
-    assert not new_rowids & old_rowids
-    stored = index.store.document(v1.document.doc_id)
-    assert stored is not None
-    assert stored.version == 2
-    assert stored.chunk_count == 1
-    assert index.store.count_chunks() == 2
-    # SQLite: the old rows are gone.
-    assert index.store.chunks_by_rowids(sorted(old_rowids)) == {}
-    # FTS: old words no longer match, new ones do.
-    assert index.keyword_search("apple orchard", 10, NO_FILTER) == []
-    assert index.keyword_search("banana", 10, NO_FILTER) == []
-    assert rowids(index.keyword_search("cherry pruning", 10, NO_FILTER)) == sorted(new_rowids)
-    # FAISS: the old vectors are gone, even for the query equal to an old chunk.
-    hits = index.vector_search(embedder.embed_query("apple orchard harvest"), 10, NO_FILTER)
-    assert set(rowids(hits)) == new_rowids | doc_rowids(index, other.document.doc_id)
-    assert index._vector_index().size == 2
-
-
-def test_replace_twice_then_reopen_has_no_stale_vectors(
-    index_dir: Path, item: MakeItem, embedder: FakeEmbedder
-) -> None:
-    index = DocumentIndex(index_dir, embedder)
-    index.add([item("a", ["first version text"])])
-    index.add([item("a", ["second version text", "more second"], version=2)])
-    index.add([item("a", ["third version words"], version=3)])
-    index.save()
-    index.close()
-
-    reopened = DocumentIndex(index_dir, FakeEmbedder())
-    assert reopened.store.count_chunks() == 1
-    assert reopened._vector_index().size == 1
-    hits = reopened.vector_search(embedder.embed_query("second version text"), 10, NO_FILTER)
-    assert len(hits) == 1
-    only = reopened.store.chunks_by_rowids([hits[0][0]])
-    assert only[hits[0][0]].chunk.text == "third version words"
-    reopened.close()
-
-
-def test_delete_removes_vectors_and_terms_for_real(
-    index_dir: Path, item: MakeItem, embedder: FakeEmbedder
-) -> None:
-    index = DocumentIndex(index_dir, embedder)
-    keep = item("keep", ["savings account interest"])
-    drop = item("drop", ["mortgage rate schedule", "mortgage early repayment"])
-    index.add([keep, drop])
-    assert index._vector_index().size == 3
-    dropped = doc_rowids(index, drop.document.doc_id)
-
-    assert index.delete(drop.document.doc_id) is True
-    assert index._vector_index().size == 1
-    assert index.store.document(drop.document.doc_id) is None
-    assert index.store.count_chunks() == 1
-    assert index.keyword_search("mortgage", 10, NO_FILTER) == []
-    hits = index.vector_search(embedder.embed_query("mortgage rate schedule"), 10, NO_FILTER)
-    assert not set(rowids(hits)) & dropped
-    assert len(hits) == 1
-    assert index.similarity(embedder.embed_query("mortgage"), sorted(dropped)) == {}
-    assert index.delete(drop.document.doc_id) is False
-    index.save()
-    index.close()
-
-    reopened = DocumentIndex(index_dir, FakeEmbedder())
-    assert reopened._vector_index().size == 1
-    reopened.close()
-
-
-def test_mismatched_vector_count_is_refused(index: DocumentIndex, item: MakeItem) -> None:
-    bad = item("bad", ["one chunk", "two chunks"])
-    with pytest.raises(StoreError, match="2 chunks but 1 embeddings"):
-        index.store.replace_document(bad.document, bad.chunks, bad.vectors[:1])
-    assert index.store.count_chunks() == 0
-
-
-def test_vectors_of_another_dimension_are_refused(index: DocumentIndex, item: MakeItem) -> None:
-    index.add([item("a", ["first text"])])
-    wrong = item("b", ["second text"])
-    wrong = type(wrong)(wrong.document, wrong.chunks, np.ones((1, 32), dtype=np.float32))
-    with pytest.raises(StoreError, match="dimension 32"):
-        index.add([wrong])
-    assert index.store.document(wrong.document.doc_id) is None
-
-
-def test_empty_index_searches_return_nothing(index: DocumentIndex, embedder: FakeEmbedder) -> None:
-    assert index.vector_search(embedder.embed_query("anything"), 5, NO_FILTER) == []
-    assert index.keyword_search("anything", 5, NO_FILTER) == []
-    assert index.keyword_search("the of and", 5, NO_FILTER) == []
-
-
-# -- filters before truncation ------------------------------------------------------------
 
 QUERY = "card payment fee"
 
@@ -320,43 +211,3 @@ def test_filter_property(
         assert set(rowids(keyword)) <= allowed
         assert len(keyword) == min(k, len(allowed))
         index.close()
-
-
-def test_bare_french_keyword_query_finds_french_documents(
-    index: DocumentIndex, item: MakeItem
-) -> None:
-    sentence = "Le client dépose sa réclamation auprès de son agence."
-    claim = item("claims", [sentence], language="fr", title="Procédure")
-    index.add([claim, item("wires", ["Les virements sont exécutés le jour même."],
-                           language="fr", title="Virements SEPA")])
-    # A full French question works: its function words make it French.
-    assert len(index.keyword_search("Comment déposer une réclamation ?", 5, NO_FILTER)) == 1
-    assert rowids(index.keyword_search("réclamations", 5, NO_FILTER)) == sorted(
-        doc_rowids(index, claim.document.doc_id)
-    )
-
-
-
-def test_filtered_keyword_scores_ignore_documents_the_caller_cannot_see(
-    tmp_path: Path, embedder: FakeEmbedder
-) -> None:
-    """A restricted caller gets exactly the scores of an index holding only what they see."""
-    visible = [("a", ["loan fee waived for students", "card fee monthly"]),
-               ("b", ["loan limit for students raised", "branch hours"])]
-    hidden = [("h", ["loan fee loan fee merger secret students", "fee fee fee"])]
-    full = DocumentIndex(tmp_path / "full", embedder)
-    full.add([make_item(embedder, n, t, groups=("staff",)) for n, t in visible]
-             + [make_item(embedder, n, t, groups=("board",)) for n, t in hidden])
-    alone = DocumentIndex(tmp_path / "alone", embedder)
-    alone.add([make_item(embedder, n, t, groups=("staff",)) for n, t in visible])
-
-    def scored(index: DocumentIndex, flt: SearchFilter) -> list[tuple[str, float]]:
-        results = index.keyword_search("loan fee students", 10, flt)
-        chunks = index.store.chunks_by_rowids([r for r, _ in results])
-        return [(chunks[r].chunk.text, round(s, 9)) for r, s in results]
-
-    staff = SearchFilter(groups=frozenset({"staff"}))
-    assert scored(full, staff) == scored(alone, staff)
-    # And the filtered formula is FTS5's own: unfiltered FTS5 scores on the small index match.
-    assert [(t, round(s, 6)) for t, s in scored(alone, staff)] == [
-        (t, round(s, 6)) for t, s in scored(alone, SearchFilter())]

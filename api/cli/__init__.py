@@ -1,0 +1,1 @@
+"""The `coffre` command line (the server operator's): `main` builds and runs it."""

@@ -1,0 +1,54 @@
+"""The FastAPI application, assembled: start-up, the one error mapping, the routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.generators import warm_up as warm_up_generator
+from api.http import ask, audit, chunks, documents, health, search
+from api.wiring import Services
+from indexes.errors import CoffreError
+
+DESCRIPTION = """Coffre answers employees' questions from the bank's own documents only,
+citing each claim to its document, page and passage. Nothing leaves this machine."""
+
+
+def lifespan(
+    services: Services, warm_up: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start-up: prune the audit trail; with `warm_up`, load the models and fingerprint the
+    answer model's file, all in worker threads, before the first request."""
+
+    @asynccontextmanager
+    async def start(_: FastAPI) -> AsyncIterator[None]:
+        """Everything blocking runs in worker threads, so the loop never waits on it."""
+        await run_in_threadpool(services.audit.prune, services.settings.audit_retention_days)
+        if warm_up:
+            await run_in_threadpool(services.embedder.embed_query, "warm up")
+            await run_in_threadpool(warm_up_generator, services.generator)
+        yield
+
+    return start
+
+
+async def coffre_error(_: Request, exc: Exception) -> JSONResponse:
+    """The one mapping of the error tree (indexes.errors) to HTTP: status, headers, message."""
+    assert isinstance(exc, CoffreError)
+    return JSONResponse(status_code=exc.http_status, content={"detail": str(exc)},
+                        headers=exc.headers)
+
+
+def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
+    """The app over already-built services; models load at start-up when `warm_up`."""
+    app = FastAPI(title="Coffre", version="0.1.0", description=DESCRIPTION,
+                  lifespan=lifespan(services, warm_up))
+    app.state.services = services
+    app.add_exception_handler(CoffreError, coffre_error)
+    for routes in (health, search, ask, documents, chunks, audit):
+        app.include_router(routes.router)
+    return app

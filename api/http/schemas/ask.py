@@ -1,0 +1,110 @@
+"""Bodies of `POST /v1/ask`: the question, and the answer with its citations and checks."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.http.schemas.common import Filters, SearchResult
+from rag.answers import Answer
+from rag.citations import Citation
+from rag.retrieval import SearchMode
+from rag.verification import SentenceCheck
+
+
+class AskRequest(BaseModel):
+    """A question to answer from the documents."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [
+            {"question": "What is the maximum loan-to-value for a buy-to-let mortgage?"},
+            {"question": "Combien de jours de télétravail par semaine ?", "stream": True},
+        ]},
+    )
+
+    question: str = Field(..., min_length=1, max_length=4000, description="The question.")
+    stream: bool = Field(False, description="Stream tokens as server-sent events.")
+    top_k: int | None = Field(None, ge=1, le=20, description="Passages given to the model.")
+    mode: SearchMode | None = Field(None, description="hybrid, vector or keyword.")
+    filters: Filters | None = None
+
+
+class CitationOut(BaseModel):
+    """One citation: which source backs which sentence, down to the quoted span."""
+
+    number: int = Field(..., description="Source number [n] in the answer.")
+    sentence: int = Field(..., description="Index of the answer sentence it supports.")
+    chunk_id: str
+    doc_id: str
+    title: str
+    source_path: str
+    page: int | None
+    section: str
+    quote: str = Field(..., description="Supporting passage, verbatim from the stored chunk.")
+    start: int = Field(..., description="Offset of the quote in the chunk text.")
+    end: int
+    origin: str = Field(..., description=(
+        "'model' (the model wrote [n]), 'attribution' (no marker: the best supporting "
+        "source) or 'repair' (the model cited a source that does not support the sentence; "
+        "this one does)."))
+    support: float
+
+    @classmethod
+    def of(cls, citation: Citation) -> CitationOut:
+        """From the core citation."""
+        return cls(**{**citation.__dict__, "origin": str(citation.origin)})
+
+
+class SentenceCheckOut(BaseModel):
+    """Whether one answer sentence is backed by the passages it cites."""
+
+    index: int
+    text: str
+    verified: bool
+    support: float
+    sources: list[int]
+    reason: str
+
+    @classmethod
+    def of(cls, check: SentenceCheck) -> SentenceCheckOut:
+        """From the core check."""
+        return cls(index=check.index, text=check.text, verified=check.verified,
+                   support=check.support, sources=list(check.sources), reason=check.reason)
+
+
+class AskResponse(BaseModel):
+    """An answer with verified citations."""
+
+    question: str
+    answer: str
+    refused: bool
+    citations: list[CitationOut]
+    sources: list[SearchResult]
+    model: str
+    prompt_version: str
+    timings: dict[str, float]
+    sentences: list[SentenceCheckOut] = Field(
+        default_factory=list, description="Per sentence: verified against its sources or not."
+    )
+    refusal_reason: str | None = Field(None, description=(
+        "Why the answer is 'I don't know': 'relevance' (nothing relevant retrieved), 'model' "
+        "(the model said so), 'unverified' (no sentence verified by its sources) or "
+        "'answer-check' (asked, the model judged that the cited passages do not answer the "
+        "question)."))
+    search_query: str | None = Field(None, description=(
+        "The question as translated into the embedding model's language, when the sources "
+        "were found with it (see COFFRE_QUERY_TRANSLATION); null: searched as asked."))
+
+    @classmethod
+    def of(cls, answer: Answer) -> AskResponse:
+        """From the core answer."""
+        reason = answer.refusal_reason
+        return cls(
+            question=answer.question, answer=answer.text, refused=answer.refused,
+            citations=[CitationOut.of(c) for c in answer.citations],
+            sources=[SearchResult.of(h) for h in answer.sources], model=answer.model,
+            prompt_version=answer.prompt_version, timings=answer.timings.as_dict(),
+            sentences=[SentenceCheckOut.of(c) for c in answer.checks],
+            refusal_reason=reason.value if reason is not None else None,
+            search_query=answer.search_query,
+        )

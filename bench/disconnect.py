@@ -1,0 +1,89 @@
+"""A streaming client that drops its answer: how soon does the next question get the model?
+
+Ingests the demo corpus into a throwaway data directory, serves the real app on loopback with
+the configured answer model (the default one unless COFFRE_LLM / COFFRE_LLM_MODEL say
+otherwise), and measures over HTTP, in one run:
+
+- the normal time to first token of a streamed question (median of `--runs`, after a warm-up);
+- a client that reads the first token of a long answer and closes its socket, then, at once,
+  the same streamed question from another client: its time to first token;
+- how long the dropped answer kept generating (the audit record of the interrupted answer
+  is written when its stream is closed).
+
+Prints both times and their ratio (goal: the question after a drop within 2x its normal time).
+
+    .venv/bin/python bench/disconnect.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from api.app import create_app
+from api.settings import load_settings
+from api.wiring import build_services
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "bench" / "demo" / "corpus"
+DROPPED = "Summarise the retail credit policy: every limit, ratio and exception it sets."
+NEXT = "How long is a property valuation report valid for?"
+URL = "http://127.0.0.1:8766"
+
+
+def first_token(key: str, question: str, *, drop: bool = False) -> float:
+    """Seconds to the first token event; with `drop`, close the socket right after it."""
+    started = time.perf_counter()
+    with httpx.Client(timeout=600, headers={"authorization": f"Bearer {key}"}) as http, \
+            http.stream("POST", f"{URL}/v1/ask",
+                        json={"question": question, "stream": True}) as response:
+        for line in response.iter_lines():
+            if line.startswith("event: token"):
+                seconds = time.perf_counter() - started
+                if drop:
+                    return seconds
+                for _ in response.iter_lines():
+                    pass
+                return seconds
+    raise RuntimeError(f"no token for {question!r}")
+
+
+def main() -> None:
+    """Run the measurement and print the result lines."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        services = build_services(load_settings(data_dir=Path(tmp) / "data"))
+        services.ingester.run([CORPUS])
+        key, _ = services.keys.create("bench", ["staff"], "employee")
+        server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1",
+                                               port=8766, log_level="warning"))
+        threading.Thread(target=server.run, daemon=True).start()
+        while not server.started:
+            time.sleep(0.1)
+        first_token(key, NEXT)  # warm-up
+        normal = statistics.median(first_token(key, NEXT) for _ in range(args.runs))
+        dropped_at = time.perf_counter()
+        first_token(key, DROPPED, drop=True)
+        after = first_token(key, NEXT)
+        interrupted = services.audit.search(None, None, None, DROPPED, None, 1)
+        stopped = (time.perf_counter() - dropped_at) if interrupted else float("nan")
+        server.should_exit = True
+        model = services.generator.model_id
+        services.close()
+    print(f"model {model}; normal time to first token {normal:.3f} s (median of {args.runs})")
+    print(f"after a client dropped a long streamed answer: {after:.3f} s, "
+          f"ratio {after / normal:.2f} (goal <= 2)")
+    print(f"interrupted answer audited: {bool(interrupted)} (within {stopped:.1f} s of the drop)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""What the HTTP and CLI tests share: a small library with groups, callers' keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.wiring import Services
+from tests.unit.fakes import FakeEmbedder, make_item
+
+LTV_TEXT = "The maximum loan-to-value for a buy-to-let mortgage is 70 percent of the valuation."
+LTV_ANSWER = "The maximum loan-to-value for a buy-to-let mortgage is 70 percent [1]."
+LTV_QUESTION = "What is the maximum loan-to-value for a buy-to-let mortgage?"
+CARD_TEXT = "The card fee is five euros per month for a classic debit card."
+BOARD_TEXT = "The board approved the merger with the northern savings bank in March."
+
+
+@dataclass(frozen=True)
+class Library:
+    """The ids of the test library's documents and of their one chunk each, by short name:
+    policy (group lending), cards (retail), board (board)."""
+
+    doc_ids: dict[str, str]
+    chunk_ids: dict[str, str]
+
+
+def library(services: Services) -> Library:
+    """Index the three documents of the test library through `services`."""
+    embedder = services.embedder
+    assert isinstance(embedder, FakeEmbedder)
+    items = {
+        "policy": make_item(embedder, "Retail Credit Policy", [LTV_TEXT], groups=("lending",)),
+        "cards": make_item(embedder, "Card tariffs", [CARD_TEXT], groups=("retail",)),
+        "board": make_item(embedder, "Board minutes", [BOARD_TEXT], groups=("board",)),
+    }
+    services.index.add(list(items.values()))
+    return Library({name: item.document.doc_id for name, item in items.items()},
+                   {name: item.chunks[0].chunk_id for name, item in items.items()})
+
+
+def bearer(services: Services, role: str, groups: tuple[str, ...] = ()) -> dict[str, str]:
+    """The Authorization header of a new API key with this role and these groups."""
+    secret, _ = services.keys.create(f"{role}-user", list(groups), role)
+    return {"authorization": f"Bearer {secret}"}

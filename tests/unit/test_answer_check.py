@@ -1,0 +1,84 @@
+"""The answer check: the model judges, in a fresh context, whether the cited passages answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexes.library import DocumentIndex
+from rag.answering import AnswerConfig
+from rag.answers import Query, RefusalReason
+from rag.generation import GenerationConfig, Purpose
+from rag.prompt import CHECK_INSTRUCTION, REFUSAL_EN
+from rag.retrieval import RetrievalConfig, Retriever
+from tests.unit.answering_kit import CARD, MORTGAGE, answerer, card_library
+from tests.unit.fakes import FakeEmbedder, FakeGenerator, MakeItem
+
+CARD_FEE = "What is the card fee?"
+REPLY = ["The card fee is five euros per month [1]."]
+
+
+@pytest.fixture
+def library(index: DocumentIndex, item: MakeItem) -> DocumentIndex:
+    return card_library(index, item)
+
+
+@pytest.mark.parametrize("verdict", ["No.", "no", "Non", " NO, the passage does not say."])
+def test_an_answer_whose_cited_passage_does_not_answer_the_question_is_refused(
+    library: DocumentIndex, embedder: FakeEmbedder, verdict: str
+) -> None:
+    core, generator = answerer(library, embedder, REPLY, min_relevance=-1.0)
+    generator.verdict = verdict
+    answer = core.ask(Query(CARD_FEE))
+    assert answer.refused and answer.refusal_reason is RefusalReason.ANSWER_CHECK
+    assert answer.text == REFUSAL_EN and answer.citations == ()
+    # The check is a fresh context: the cited passage and the question, not the answer.
+    ((check,),) = generator.checks
+    assert CARD in check["content"] and CARD_FEE in check["content"]
+    assert "five euros per month [1]" not in check["content"]
+    assert answer.timings.answer_check_s is not None
+
+
+@pytest.mark.parametrize(("verdicts", "refused"), [(["No", "Yes"], False), (["No", "No"], True)])
+def test_a_side_remark_from_another_source_gets_the_answer_judged_on_its_own_source(
+    library: DocumentIndex, embedder: FakeEmbedder, verdicts: list[str], refused: bool
+) -> None:
+    hits = Retriever(library, embedder, RetrievalConfig()).search(CARD_FEE, 3)
+    number = {h.stored.document.title: n for n, h in enumerate(hits, 1)}
+    reply = [f"The card fee is five euros per month [{number['Card tariffs']}]. ",
+             f"Mortgage rates are fixed for ten years [{number['Mortgages']}]."]
+    core, generator = answerer(library, embedder, reply, min_relevance=-1.0)
+    generator.verdicts = list(verdicts)
+    answer = core.ask(Query(CARD_FEE))
+    assert answer.refused is refused
+    both, main = (check["content"] for (check,) in generator.checks)
+    assert CARD in both and MORTGAGE in both
+    assert CARD in main and MORTGAGE not in main
+
+
+def test_a_confirmed_answer_is_kept_and_the_check_can_be_turned_off(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    core, generator = answerer(library, embedder, REPLY, min_relevance=-1.0)
+    answer = core.ask(Query(CARD_FEE))
+    assert not answer.refused and answer.refusal_reason is None and len(generator.checks) == 1
+    core.config = AnswerConfig(top_k=3, min_relevance=-1.0, answer_check=False)
+    generator.verdict = "No"
+    unchecked = core.ask(Query(CARD_FEE))
+    assert not unchecked.refused and unchecked.timings.answer_check_s is None
+    assert len(generator.checks) == 1
+
+
+def test_the_fake_model_answers_by_the_requests_purpose_not_its_wording() -> None:
+    generator = FakeGenerator(["the answer"], verdict="No")
+    generator.translations = {"Bonjour": "Hello"}
+    # A question that happens to end like the check instruction is still a question.
+    question = [{"role": "user", "content": f"Passage: x\n\n{CHECK_INSTRUCTION}"}]
+    assert list(generator.stream(question, GenerationConfig())) == ["the answer"]
+    checked = list(generator.stream(question, GenerationConfig(purpose=Purpose.CHECK)))
+    translated = [{"role": "user", "content": "Bonjour"}]
+    assert checked == ["No"]
+    assert list(generator.stream(translated, GenerationConfig(purpose=Purpose.TRANSLATE))) == [
+        "Hello"
+    ]
+    assert (len(generator.calls), len(generator.checks), generator.translated) == (1, 1,
+                                                                                   ["Bonjour"])
