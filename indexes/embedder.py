@@ -156,7 +156,7 @@ class SentenceTransformerEmbedder:
     @property
     def dimension(self) -> int:
         """Length of each vector, read from the loaded model."""
-        dim = self._load().get_sentence_embedding_dimension()
+        dim = self._load().get_embedding_dimension()
         if dim is None:  # pragma: no cover - every pooling model reports it
             raise EmbedderError(f"model {self.folder} does not report its dimension")
         return int(dim)

@@ -15,6 +15,7 @@ import pytest
 from api.wiring import Services, build_generator, models_dir
 from indexes.text import detect_language
 from rag import catalogue
+from rag.answers import Query
 from tests.integration.conftest import serving
 
 pytestmark = pytest.mark.integration
@@ -81,7 +82,7 @@ def test_a_french_question_about_an_english_policy_is_answered_in_french(
     answerer = demo_services.answerer.using(
         build_generator(settings.model_copy(update={"llm": default.name}))
     )
-    answer = answerer.ask(question)
+    answer = answerer.ask(Query(question))
     assert not answer.refused, answer
     assert answer.search_query and detect_language(answer.search_query) == "en"
     assert expected in answer.text and detect_language(answer.text) == "fr"

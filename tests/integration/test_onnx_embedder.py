@@ -18,7 +18,12 @@ from rag.generation import default_llm_path
 from rag.retrieval import SearchMode
 from tests.integration.conftest import DEMO_CORPUS
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    # torch's tracer warns about the exported models' Python branches: the export is checked
+    # by comparing its outputs with the original model's.
+    pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning"),
+]
 
 TEXTS = [
     "Administrator accounts must change their password every 60 days.",

@@ -15,7 +15,12 @@ from indexes.embedder import default_embedding_model_path
 from rag.generation import default_llm_path
 from tests.integration.conftest import DEMO_CORPUS
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    # torch's tracer warns about the exported models' Python branches: the export is checked
+    # by comparing its outputs with the original model's.
+    pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -106,11 +106,13 @@ def test_eval_on_a_shared_benchmark_sample(tmp_path: Path) -> None:
     # A small corpus slice keeps the run short while going through the real files' format.
     subset = tmp_path / "scifact-slice"
     subset.mkdir()
-    queries = [json.loads(line) for line in (scifact / "queries.jsonl").open()][:300]
-    qrels = [line.rstrip("\n").split("\t") for line in (scifact / "qrels.tsv").open()][1:]
+    lines = {name: (scifact / name).read_text(encoding="utf-8").splitlines()
+             for name in ("queries.jsonl", "qrels.tsv", "corpus.jsonl")}
+    queries = [json.loads(line) for line in lines["queries.jsonl"]][:300]
+    qrels = [line.split("\t") for line in lines["qrels.tsv"]][1:]
     wanted = {q["_id"] for q in queries[:20]}
     gold = {doc for qid, doc, _ in qrels if qid in wanted}
-    corpus = [json.loads(line) for line in (scifact / "corpus.jsonl").open()]
+    corpus = [json.loads(line) for line in lines["corpus.jsonl"]]
     chosen = [c for c in corpus if c["_id"] in gold] + corpus[:100]
     (subset / "corpus.jsonl").write_text("".join(json.dumps(c) + "\n" for c in chosen))
     (subset / "queries.jsonl").write_text("".join(
