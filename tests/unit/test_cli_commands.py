@@ -162,3 +162,25 @@ def test_models_are_listed_with_the_selected_one_marked(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert f"{catalogue.DEFAULT_MODEL} *" in result.stdout
     assert f"models folder {tmp_path / 'models'}" in result.stdout
+
+
+class InterruptedGenerator(FakeGenerator):
+    """Answers one piece, then the operator presses Ctrl-C (delivered while it generates)."""
+
+    def stream(self, messages, config):  # type: ignore[no-untyped-def]
+        yield "The maximum loan-to-value "
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_during_ask_closes_the_stream_and_audits_the_interrupted_answer(
+    tmp_path: Path,
+) -> None:
+    generator = InterruptedGenerator()
+    wiring = fake_wiring(tmp_path, generator=generator)
+    run(wiring, "ingest", str(write_corpus(tmp_path)))
+    result = run(wiring, "ask", LTV_QUESTION)
+    assert result.exit_code == 130, result.output
+    assert "Interrupted" in result.stderr and "Traceback" not in result.output
+    [record] = records(tmp_path)
+    assert record["kind"] == "ask" and record["interrupted"] is True
+    assert record["sent"] == "The maximum loan-to-value " and record["channel"] == "cli"
