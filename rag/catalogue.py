@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import CatalogueError
+from rag.fingerprint import write_cached
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,8 @@ def assemble(model: CatalogueModel, models_dir: Path) -> Path:
         raise
     os.replace(partial, target)
     _stamp(model, models_dir).write_text(json.dumps({"sha256": model.sha256, "size": size}))
+    # The digest was just computed: the audit trail's model fingerprint need not hash again.
+    write_cached(target, model.sha256)
     return target
 
 

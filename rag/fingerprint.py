@@ -55,10 +55,15 @@ def cached_sha256(path: Path, hash_file: Callable[[Path], str] = file_sha256) ->
     cached = read_cached(path)
     if cached is not None:
         return cached
-    stat = path.stat()
     digest = hash_file(path)
+    write_cached(path, digest)
+    return digest
+
+
+def write_cached(path: Path, digest: str) -> None:
+    """Cache `digest` as the SHA-256 of `path` as it is now (size and modification time)."""
+    stat = path.stat()
     record = Fingerprint(stat.st_size, stat.st_mtime_ns, digest)
     # A folder that cannot be written keeps no cache: the digest then lives in memory only.
     with contextlib.suppress(OSError):
         cache_path(path).write_text(json.dumps(asdict(record)), encoding="utf-8")
-    return digest

@@ -31,4 +31,8 @@ def test_split_smollm_is_assembled_verified_and_used(
     assert path.read_bytes() == data
     assert catalogue.is_installed(model, models)
     settings = load_settings(data_dir=tmp_path / "data", models_dir=models, llm="smollm2-135m")
-    assert build_generator(settings).path == path
+    generator = build_generator(settings)
+    assert generator.path == path
+    # The digest verified at assembly is the audit trail's fingerprint: no second hashing.
+    monkeypatch.setattr("rag.generation.file_sha256", lambda _: pytest.fail("hashed again"))
+    assert generator.sha256 == model.sha256
