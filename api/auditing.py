@@ -37,6 +37,7 @@ class Channel(StrEnum):
 
     HTTP = "http"
     CLI = "cli"
+    OPENAI = "openai"  # the OpenAI-compatible chat completions (chat front ends)
 
 
 @dataclass(frozen=True)

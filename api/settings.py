@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     verification_threshold: float = Field(0.35, ge=0.0, le=1.0, description="Least support (lexical and embedding) for a sentence to count as verified by its cited passage.")
     drop_unverified: bool = Field(False, description="Drop unverified sentences from answers instead of flagging them.")
     query_translation: bool = Field(True, description="Questions in a language outside COFFRE_EMBEDDING_LANGUAGES are also searched translated (by the answer model) into the first of those languages, and the phrasing whose passages match better is kept; false: search the question as asked only.")
+    history_tokens: int = Field(512, ge=0, le=8192, description="Tokens of a conversation's newest earlier turns (counted by the answer model) from which a follow-up question is rewritten to stand alone before it is searched; 0: follow-ups are searched as asked.")
     answer_check: bool = Field(True, description="After answering, ask the model whether the passages the answer cites state the answer to the question; a 'no' turns the answer into 'I don't know'.")
     citation_min_support: float = Field(0.35, ge=0.0, le=1.0, description="Least support score for attributing an unmarked sentence to a source.")
     max_file_mb: float = Field(100.0, gt=0, description="Files larger than this are refused at ingestion.")

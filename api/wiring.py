@@ -135,6 +135,7 @@ def answer_config(settings: Settings) -> AnswerConfig:
         verification_threshold=settings.verification_threshold,
         drop_unverified=settings.drop_unverified,
         answer_check=settings.answer_check,
+        history_tokens=settings.history_tokens,
         generation=GenerationConfig(
             max_tokens=settings.max_answer_tokens, temperature=settings.temperature
         ),

@@ -34,6 +34,7 @@ from rag.checking import (
     sentence_text,
 )
 from rag.citations import CitationBuilder, parse_markers
+from rag.followup import Rewrite, rewrite_follow_up
 from rag.generation import GenerationConfig, Generator, closing_stream
 from rag.prompt import Prompt, build_prompt
 from rag.replies import is_refusal, refusal_text, strip_echoed_instructions, strip_echoed_labels
@@ -52,6 +53,7 @@ class AnswerConfig:
     verification_threshold: float = 0.35
     drop_unverified: bool = False
     answer_check: bool = True
+    history_tokens: int = 512  # newest conversation turns a follow-up is rewritten from
     generation: GenerationConfig = field(default_factory=GenerationConfig)
 
 
@@ -59,9 +61,20 @@ class AnswerConfig:
 class _Asked:
     """One question being answered: what was found for it, and when its answer started."""
 
-    question: str
+    question: str  # as asked
     retrieval: Retrieval
-    started: float  # time.perf_counter() at the start of retrieval
+    started: float  # time.perf_counter() at the start of the rewrite, else of retrieval
+    rewrite: Rewrite | None = None  # a follow-up's rewrite, when one ran
+
+    @property
+    def standalone(self) -> str | None:
+        """The follow-up rewritten to stand alone, when it was."""
+        return self.rewrite.question if self.rewrite is not None else None
+
+    @property
+    def used(self) -> str:
+        """The question searched, prompted and checked: the standalone one, else as asked."""
+        return self.standalone or self.question
 
 
 @dataclass(frozen=True)
@@ -118,22 +131,36 @@ class Answerer:
     def stream(self, query: Query, retrieval: Retrieval | None = None) -> Iterator[AnswerEvent]:
         """Yield Retrieved, DraftText pieces as generated, CheckedSentences, then Finished.
 
-        `retrieval` skips retrieval (answer evaluation compares models on the same passages).
-        A refusal yields no CheckedSentence; one refused before generation (nothing relevant
-        found) yields its refusal text as the only DraftText.
+        A question with history is first rewritten to stand alone (rag/followup.py); the
+        rewrite is what is searched, prompted and checked. `retrieval` skips retrieval
+        (answer evaluation compares models on the same passages). A refusal yields no
+        CheckedSentence; one refused before generation (nothing relevant found) yields its
+        refusal text as the only DraftText.
         """
+        rewrite = self._rewrite(query)
         if retrieval is None:
             top_k = query.top_k or self.config.top_k
-            retrieval = self.searcher.search(query.question, top_k, query.search_filter,
-                                             query.mode)
-        # Times count from the start of retrieval, also when it ran before (evaluation).
-        asked = _Asked(query.question, retrieval, time.perf_counter() - retrieval.seconds)
-        yield Retrieved(retrieval.hits, retrieval.search_query)
+            searched = rewrite.question if rewrite is not None else None
+            retrieval = self.searcher.search(searched or query.question, top_k,
+                                             query.search_filter, query.mode)
+        # Times count from the start of the rewrite or retrieval, also when retrieval ran
+        # before (evaluation).
+        spent = retrieval.seconds + (rewrite.seconds if rewrite is not None else 0.0)
+        asked = _Asked(query.question, retrieval, time.perf_counter() - spent, rewrite)
+        yield Retrieved(retrieval.hits, retrieval.search_query, asked.standalone)
         answer, checked = yield from self._answer(asked)
         if checked is not None:
             for sentence, check in zip(checked.sentences, checked.checks, strict=True):
                 yield CheckedSentence(check.index, sentence_text(sentence), check.verified)
         yield Finished(answer)
+
+    def _rewrite(self, query: Query) -> Rewrite | None:
+        """A follow-up's standalone rewrite; without history the model is not asked."""
+        if not query.history:
+            return None
+        return rewrite_follow_up(self.generator, query.question, query.history,
+                                 budget_tokens=self.config.history_tokens,
+                                 language=query.language)
 
     def _answer(
         self, asked: _Asked
@@ -141,11 +168,11 @@ class Answerer:
         """Refuse on weak retrieval, else generate, then check what the model wrote."""
         hits = asked.retrieval.hits
         if max((h.vector_score or 0.0 for h in hits), default=0.0) < self.config.min_relevance:
-            yield DraftText(refusal_text(asked.question))
+            yield DraftText(refusal_text(asked.used))
             return self._finish(asked, hits, _Draft(), _Refused(RefusalReason.RELEVANCE))
         budget = self.generator.context_size - self.config.generation.max_tokens
         prompt = build_prompt(
-            asked.question, hits, budget_tokens=budget, count_tokens=self.generator.count_tokens
+            asked.used, hits, budget_tokens=budget, count_tokens=self.generator.count_tokens
         )
         draft = yield from self._generate(prompt, asked.started)
         raw = draft.text.strip()
@@ -186,7 +213,7 @@ class Answerer:
         if self.config.answer_check:
             began = time.perf_counter()
             # Judged in the passages' language when they were found through a translation.
-            question = asked.retrieval.search_query or asked.question
+            question = asked.retrieval.search_query or asked.used
             confirmed = cited_passages_answer(self.generator, question, checked, sources)
             check_s = time.perf_counter() - began
             if not confirmed:
@@ -206,7 +233,7 @@ class Answerer:
         reading = None
         if search_query is not None and translator is not None:
             reading = TranslatedReading(search_query, functools.cache(translator.translate))
-        return Grounds(sources, asked.question, self.citations,
+        return Grounds(sources, asked.used, self.citations,
                        self.config.verification_threshold, reading)
 
     def _finish(
@@ -216,6 +243,7 @@ class Answerer:
         """The Answer with its timings (built once, now), and its checked sentences."""
         total_s = time.perf_counter() - asked.started
         timings = Timings(
+            rewrite_s=asked.rewrite.seconds if asked.rewrite is not None else None,
             retrieval_s=asked.retrieval.seconds,
             # A refusal before any token was generated counts its own time as the first.
             first_token_s=draft.first_token_s if draft.first_token_s is not None else total_s,
@@ -223,13 +251,15 @@ class Answerer:
             answer_check_s=outcome.answer_check_s, total_s=total_s,
         )
         question, model = asked.question, self.generator.model_id
+        search_query, standalone = asked.retrieval.search_query, asked.standalone
         if isinstance(outcome, _Refused):
-            refusal = Answer(question, refusal_text(question), True, (), sources, model,
+            # Said in the language of the question used (a bare "Lyon ?" in a French talk).
+            refusal = Answer(question, refusal_text(asked.used), True, (), sources, model,
                              timings=timings, refusal_reason=outcome.reason,
-                             search_query=asked.retrieval.search_query)
+                             search_query=search_query, standalone_question=standalone)
             return refusal, None
         checked = outcome.checked
         answer = Answer(question, outcome.text, False, checked.citations, sources, model,
-                        timings=timings, checks=checked.checks,
-                        search_query=asked.retrieval.search_query)
+                        timings=timings, checks=checked.checks, search_query=search_query,
+                        standalone_question=standalone)
         return answer, checked

@@ -37,8 +37,10 @@ class Turn:
 class Query:
     """A question as a channel hands it to the core, with what narrows its search.
 
-    `history` holds the conversation's earlier turns (oldest first); `language` is the
-    question's language when the channel knows it (None: detected from the text).
+    `history` holds the conversation's earlier turns (oldest first): a follow-up is
+    rewritten from them to stand alone before it is searched; `language` is the question's
+    language when the channel knows it (None: detected from the text); `conversation_id`
+    is the channel's id of the conversation, recorded in its audits.
     """
 
     question: str
@@ -47,6 +49,7 @@ class Query:
     search_filter: SearchFilter | None = None
     top_k: int | None = None
     mode: SearchMode | None = None
+    conversation_id: str | None = None
 
 
 class RefusalReason(StrEnum):
@@ -60,8 +63,10 @@ class RefusalReason(StrEnum):
 
 @dataclass(frozen=True)
 class Timings:
-    """Where an answer's time went, in seconds from the start of retrieval."""
+    """Where an answer's time went, in seconds from the start of the answer: the rewrite of
+    a follow-up when one ran (`rewrite_s`), else retrieval."""
 
+    rewrite_s: float | None = None
     retrieval_s: float = 0.0
     first_token_s: float | None = None
     decode_s: float | None = None
@@ -91,6 +96,9 @@ class Answer:
     refusal_reason: RefusalReason | None = None
     # The translated question the sources were found with, when it matched them better.
     search_query: str | None = None
+    # The follow-up rewritten from the conversation, which was searched, prompted and checked
+    # instead of `question`; None when the question was used as asked.
+    standalone_question: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ class Retrieved:
 
     hits: tuple[Hit, ...]
     search_query: str | None = None
+    standalone_question: str | None = None  # see Answer.standalone_question
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class Purpose(StrEnum):
     ANSWER = "answer"  # the answer to a question, from the numbered sources
     CHECK = "check"  # the yes/no judgement: do the cited passages answer the question?
     TRANSLATE = "translate"  # a question or an answer sentence in the embedder's language
+    REWRITE = "rewrite"  # a follow-up question rewritten to stand alone, from the conversation
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ def build_prompt(
             room = budget_tokens - used - count_tokens(header) - 2
             if room < 32:
                 break
-            text = _cut(text, room, count_tokens)
+            text = cut_to_tokens(text, room, count_tokens)
             cost = room + count_tokens(header) + 2
         blocks.append(header + text)
         kept.append(hit)
@@ -144,7 +144,7 @@ def build_prompt(
     )
 
 
-def _cut(text: str, tokens: int, count_tokens: Callable[[str], int]) -> str:
+def cut_to_tokens(text: str, tokens: int, count_tokens: Callable[[str], int]) -> str:
     """The longest word prefix of `text` within `tokens`."""
     words = text.split()
     low, high = 0, len(words)

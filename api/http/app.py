@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.generators import warm_up as warm_up_generator
-from api.http import ask, audit, chunks, documents, health, search
+from api.http import ask, audit, chat, chunks, documents, health, search
 from api.wiring import Services
 from indexes.errors import CoffreError
 
@@ -36,11 +38,25 @@ def lifespan(
     return start
 
 
-async def coffre_error(_: Request, exc: Exception) -> JSONResponse:
-    """The one mapping of the error tree (indexes.errors) to HTTP: status, headers, message."""
+async def coffre_error(request: Request, exc: Exception) -> JSONResponse:
+    """The one mapping of the error tree (indexes.errors) to HTTP: status, headers, message.
+
+    The OpenAI-compatible routes write the same status and headers in OpenAI's error body,
+    the only one their clients read.
+    """
     assert isinstance(exc, CoffreError)
+    if chat.speaks_openai(request):
+        return chat.coffre_error(exc)
     return JSONResponse(status_code=exc.http_status, content={"detail": str(exc)},
                         headers=exc.headers)
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """A body that does not validate: FastAPI's 422, in OpenAI's shape on its routes."""
+    assert isinstance(exc, RequestValidationError)
+    if chat.speaks_openai(request):
+        return chat.validation_error(exc)
+    return await request_validation_exception_handler(request, exc)
 
 
 def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
@@ -49,6 +65,7 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
                   lifespan=lifespan(services, warm_up))
     app.state.services = services
     app.add_exception_handler(CoffreError, coffre_error)
-    for routes in (health, search, ask, documents, chunks, audit):
+    app.add_exception_handler(RequestValidationError, validation_error)
+    for routes in (health, search, ask, chat, documents, chunks, audit):
         app.include_router(routes.router)
     return app

@@ -12,7 +12,8 @@ answers.
 
 The documents' content lives in ``bench/demo/sources/``, one file per corpus file: TOML for
 the PDF, Word, Excel, PowerPoint and e-mail files (each file's header comment explains its
-layout), and the HTML, Markdown and text files as they are. The writers are the modules
+layout). The HTML, Markdown and text files are written by hand: the files in ``corpus/``
+are their own source, copied as they are when the output goes elsewhere. The writers are the modules
 beside this script (``pdf_writer``, ``docx_writer``, ``xlsx_writer``, ``pptx_writer``,
 ``text_writers``, sharing ``corpus_common``).
 
@@ -51,12 +52,12 @@ CORPUS: list[tuple[str, str, Writer]] = [
     ("aml-kyc-procedure.docx", "aml-kyc-procedure.toml", write_docx),
     ("fee-schedule.xlsx", "fee-schedule.toml", write_xlsx),
     ("new-joiner-onboarding.pptx", "new-joiner-onboarding.toml", write_pptx),
-    ("travel-and-expenses.html", "travel-and-expenses.html", copy_text),
-    ("it-security-faq.md", "it-security-faq.md", copy_text),
+    ("travel-and-expenses.html", "../corpus/travel-and-expenses.html", copy_text),
+    ("it-security-faq.md", "../corpus/it-security-faq.md", copy_text),
     ("wire-cutoff-change.eml", "wire-cutoff-change.toml", write_eml),
-    ("branch-opening-hours.txt", "branch-opening-hours.txt", copy_text),
+    ("branch-opening-hours.txt", "../corpus/branch-opening-hours.txt", copy_text),
     ("politique-teletravail.docx", "politique-teletravail.toml", write_docx),
-    ("procedure-reclamations.html", "procedure-reclamations.html", copy_text),
+    ("procedure-reclamations.html", "../corpus/procedure-reclamations.html", copy_text),
 ]
 
 

@@ -21,6 +21,9 @@ def write_eml(source_path: Path, out_path: Path) -> None:
 
 
 def copy_text(source_path: Path, out_path: Path) -> None:
-    """Copy a UTF-8 text file (HTML, Markdown, plain text), writing LF line endings."""
+    """Copy a UTF-8 text file (HTML, Markdown, plain text), writing LF line endings; a file
+    that is its own source (written by hand in corpus/) is left as it is."""
+    if source_path.resolve() == out_path.resolve():
+        return
     text = source_path.read_text(encoding="utf-8")
     out_path.write_text(text, encoding="utf-8", newline="\n")

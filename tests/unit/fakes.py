@@ -15,6 +15,7 @@ import numpy as np
 from indexes.library import DocumentBatchItem
 from indexes.records import ChunkRecord, DocumentRecord, content_id
 from indexes.text import analyze
+from rag.followup import FOLLOW_UP_LABEL
 from rag.generation import GenerationConfig, Purpose
 
 DIMENSION = 64
@@ -79,7 +80,9 @@ class FakeGenerator:
     answerability check (Purpose.CHECK) gets `verdict` instead (or the next of `verdicts`
     while any are left), and is recorded apart, in `checks`. A translation request
     (Purpose.TRANSLATE) gets its text's entry in `translations` (nothing when it has none)
-    and is recorded in `translated`.
+    and is recorded in `translated`. A follow-up's rewrite (Purpose.REWRITE) gets the
+    follow-up's entry in `rewrites` (else the follow-up unchanged), and its messages are
+    recorded in `rewritten`.
     """
 
     def __init__(
@@ -95,6 +98,8 @@ class FakeGenerator:
         self.checks: list[list[dict[str, str]]] = []
         self.translations: dict[str, str] = {}
         self.translated: list[str] = []
+        self.rewrites: dict[str, str] = {}
+        self.rewritten: list[list[dict[str, str]]] = []
 
     @property
     def model_id(self) -> str:
@@ -114,9 +119,19 @@ class FakeGenerator:
         elif config.purpose is Purpose.TRANSLATE:
             self.translated.append(messages[-1]["content"])
             yield self.translations.get(messages[-1]["content"], "")
+        elif config.purpose is Purpose.REWRITE:
+            self.rewritten.append(messages)
+            follow_up = follow_up_of(messages)
+            yield self.rewrites.get(follow_up, follow_up)
         else:
             self.calls.append(messages)
             yield from self.pieces
+
+
+def follow_up_of(messages: list[dict[str, str]]) -> str:
+    """The follow-up question a rewrite request is about (its line in the last message)."""
+    content = messages[-1]["content"]
+    return content.rsplit(FOLLOW_UP_LABEL, 1)[1].split("\n", 1)[0]
 
 
 def word_count(text: str) -> int:

@@ -41,3 +41,14 @@ def bearer(services: Services, role: str, groups: tuple[str, ...] = ()) -> dict[
     """The Authorization header of a new API key with this role and these groups."""
     secret, _ = services.keys.create(f"{role}-user", list(groups), role)
     return {"authorization": f"Bearer {secret}"}
+
+
+def chat(question: str, **extra: object) -> dict[str, object]:
+    """An OpenAI chat completion request body asking `question` as its one user message."""
+    return {"model": "coffre", "messages": [{"role": "user", "content": question}], **extra}
+
+
+def data_lines(text: str) -> list[str]:
+    """The `data:` payloads of a server-sent event stream, in order (other lines skipped)."""
+    return [line[len("data:"):].strip() for line in text.splitlines()
+            if line.startswith("data:")]

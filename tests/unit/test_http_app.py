@@ -18,6 +18,7 @@ ROUTES = {
     ("GET", "/healthz"), ("GET", "/console"), ("POST", "/v1/ask"), ("POST", "/v1/search"),
     ("GET", "/v1/documents"), ("POST", "/v1/documents"), ("DELETE", "/v1/documents/{doc_id}"),
     ("PATCH", "/v1/documents/{doc_id}"), ("GET", "/v1/chunks/{chunk_id}"), ("GET", "/v1/audit"),
+    ("POST", "/v1/chat/completions"), ("GET", "/v1/models"),
 }
 
 
