@@ -118,6 +118,7 @@ def ask_record(
         "question": answer.question, "answer": answer.text, "refused": answer.refused,
         "refusal_reason": reason.value if reason is not None else None,
         "search_query": answer.search_query,
+        "standalone_question": answer.standalone_question,
         "cited": _cited(answer),
         "retrieved": [_chunk_entry(h) for h in answer.sources],
         "sentences": [{"text": c.text, "verified": c.verified, "support": c.support}

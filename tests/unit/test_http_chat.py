@@ -290,3 +290,22 @@ def test_a_client_gone_mid_stream_closes_the_answer_and_is_audited(services: Ser
     [record] = _asks(services)
     assert record["interrupted"] is True and record["channel"] == "openai"
     assert record["sent"] == "The maximum is 70 percent [1]." and record["user"] == "ines"
+
+
+def test_a_follow_up_is_rewritten_answered_and_audited_as_its_standalone_question(
+    client: TestClient, services: Services
+) -> None:
+    generator = services.generator
+    assert isinstance(generator, FakeGenerator)
+    generator.rewrites["And for letting it out?"] = LTV_QUESTION
+    messages = [{"role": "user", "content": "What is the maximum loan-to-value?"},
+                {"role": "assistant", "content": "It depends on the mortgage [1]." + SOURCES},
+                {"role": "user", "content": "And for letting it out?"}]
+    body = client.post(COMPLETIONS, json={"model": "coffre", "messages": messages},
+                       headers=_reader(services)).json()
+    assert generator.rewritten, "the follow-up was not rewritten"
+    assert "70 percent" in body["choices"][0]["message"]["content"]
+    [record] = _asks(services)
+    assert record["question"] == "And for letting it out?"
+    assert record["standalone_question"] == LTV_QUESTION
+    assert record["channel"] == Channel.OPENAI

@@ -94,6 +94,9 @@ class AskResponse(BaseModel):
     search_query: str | None = Field(None, description=(
         "The question as translated into the embedding model's language, when the sources "
         "were found with it (see COFFRE_QUERY_TRANSLATION); null: searched as asked."))
+    standalone_question: str | None = Field(None, description=(
+        "A follow-up rewritten with the conversation's earlier turns into the question that "
+        "was searched and answered; null: the question was used as asked."))
 
     @classmethod
     def of(cls, answer: Answer) -> AskResponse:
@@ -106,5 +109,5 @@ class AskResponse(BaseModel):
             prompt_version=answer.prompt_version, timings=answer.timings.as_dict(),
             sentences=[SentenceCheckOut.of(c) for c in answer.checks],
             refusal_reason=reason.value if reason is not None else None,
-            search_query=answer.search_query,
+            search_query=answer.search_query, standalone_question=answer.standalone_question,
         )
