@@ -85,7 +85,7 @@ CATALOGUE: tuple[CatalogueModel, ...] = (
 )
 
 
-# The best measured answers under 10 s to first token on 2 cores (BENCHMARKS.md, issue 5).
+# The best measured answers under 10 s to first token on 2 cores (BENCHMARKS.md, answer quality).
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 
 
