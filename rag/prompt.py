@@ -16,8 +16,8 @@ REFUSAL_FR = "Je ne sais pas d'après les documents disponibles."
 # Only the language: with the French refusal sentence added here too, the model refused
 # four answerable French questions of the demo set out of eleven.
 FRENCH_REMINDER = "Réponds en français, en citant les sources comme [1]."
-# Tried and rejected (full demo set, 2026-11-25, prompt v3): "Start with the direct answer taken from
-# the source that states it" plus "for a yes/no question, first say what the source's rule
+# Tried and rejected (full demo set, 2026-11-25): "Start with the direct answer taken
+# from the source that states it" plus "for a yes/no question, first say what the source's rule
 # is" cut wrong refusals from 4 to 3 but more than doubled wrong answers (4 -> 9: the model
 # recited a neighbouring rule instead of answering); the first sentence alone gave 5 wrong
 # refusals and 5 wrong answers.
@@ -103,7 +103,7 @@ def source_label(hit: Hit) -> str:
     return ", ".join(parts)
 
 
-# Tried and rejected (2026-11-25, with cross-lingual search): table sources rewritten row by row with column names
+# Tried and rejected (2026-11-25): table sources rewritten row by row with column names
 # ("Product: Buy-to-let mortgage; Maximum LTV: 70%"): two right table answers on the demo
 # set turned into a neighbouring row's value, none was fixed.
 def build_prompt(
