@@ -14,21 +14,7 @@ from hypothesis import strategies as st
 from indexes.filters import SearchFilter
 from indexes.library import DocumentIndex
 from tests.unit.fakes import FakeEmbedder, MakeItem, make_item
-
-NO_FILTER = SearchFilter()
-
-
-def rowids(results: list[tuple[int, float]]) -> list[int]:
-    return [r for r, _ in results]
-
-
-def doc_rowids(index: DocumentIndex, doc_id: str) -> set[int]:
-    return set(rowids_of(index, SearchFilter(doc_ids=frozenset({doc_id}))))
-
-
-def rowids_of(index: DocumentIndex, flt: SearchFilter) -> list[int]:
-    return [int(r) for r in index.store.allowed_rowids(flt)]
-
+from tests.unit.index_kit import NO_FILTER, doc_rowids, rowids, rowids_of
 
 QUERY = "card payment fee"
 

@@ -10,24 +10,10 @@ import numpy as np
 import pytest
 
 from indexes.errors import StoreError
-from indexes.filters import SearchFilter
 from indexes.library import DocumentIndex
 from indexes.store import StoreChange
 from tests.unit.fakes import FakeEmbedder, MakeItem, make_item
-
-NO_FILTER = SearchFilter()
-
-
-def rowids(results: list[tuple[int, float]]) -> list[int]:
-    return [r for r, _ in results]
-
-
-def doc_rowids(index: DocumentIndex, doc_id: str) -> set[int]:
-    return set(rowids_of(index, SearchFilter(doc_ids=frozenset({doc_id}))))
-
-
-def rowids_of(index: DocumentIndex, flt: SearchFilter) -> list[int]:
-    return [int(r) for r in index.store.allowed_rowids(flt)]
+from tests.unit.index_kit import NO_FILTER, doc_rowids, rowids, rowids_of
 
 
 def test_replace_document_with_new_version_leaves_no_stale_chunks(
