@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,17 +10,12 @@ import pytest
 from indexes.filters import SearchFilter
 from indexes.library import DocumentIndex
 from indexes.records import content_id
-from ingest.chunking import Chunk, ChunkConfig, Chunker
-from ingest.jobs import FileOutcome, Ingester, IngestReport, embedding_text
-from tests.unit.fakes import FakeEmbedder, word_count
+from ingest.chunking import Chunk
+from ingest.jobs import FileOutcome, Ingester, embedding_text
+from tests.unit.fakes import FakeEmbedder
+from tests.unit.ingest_kit import by_name, make_ingester
 
 NO_FILTER = SearchFilter()
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-def make_ingester(index: DocumentIndex, **kwargs: object) -> Ingester:
-    chunker = Chunker(ChunkConfig(size=40, overlap=8), word_count)
-    return Ingester(index, chunker, clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -47,10 +41,6 @@ def corpus(tmp_path: Path) -> Path:
         + "\n"
     )
     return folder
-
-
-def by_name(report: IngestReport) -> dict[str, FileOutcome]:
-    return {Path(o.path).name: o for o in report.outcomes}
 
 
 def keyword_texts(index: DocumentIndex, query: str) -> list[str]:

@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from indexes.filters import SearchFilter
 from indexes.library import DocumentIndex
-from ingest.chunking import ChunkConfig, Chunker
-from ingest.jobs import FileOutcome, Ingester, IngestReport
-from tests.unit.fakes import word_count
-
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-def make_ingester(index: DocumentIndex, **kwargs: object) -> Ingester:
-    chunker = Chunker(ChunkConfig(size=40, overlap=8), word_count)
-    return Ingester(index, chunker, clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
+from ingest.jobs import Ingester
+from tests.unit.ingest_kit import by_name, make_ingester
 
 
 @pytest.fixture
 def ingester(index: DocumentIndex) -> Ingester:
     return make_ingester(index)
-
-
-def by_name(report: IngestReport) -> dict[str, FileOutcome]:
-    return {Path(o.path).name: o for o in report.outcomes}
 
 
 def test_access_groups_from_sidecar_and_folder_files(

@@ -4,33 +4,22 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from indexes.filters import SearchFilter
 from indexes.library import DocumentIndex
-from ingest.chunking import ChunkConfig, Chunker
-from ingest.jobs import FileOutcome, Ingester, IngestReport
-from tests.unit.fakes import FakeEmbedder, word_count
+from ingest.jobs import Ingester
+from tests.unit.fakes import FakeEmbedder
+from tests.unit.ingest_kit import by_name, make_ingester
 
 NO_FILTER = SearchFilter()
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-def make_ingester(index: DocumentIndex, **kwargs: object) -> Ingester:
-    chunker = Chunker(ChunkConfig(size=40, overlap=8), word_count)
-    return Ingester(index, chunker, clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def ingester(index: DocumentIndex) -> Ingester:
     return make_ingester(index)
-
-
-def by_name(report: IngestReport) -> dict[str, FileOutcome]:
-    return {Path(o.path).name: o for o in report.outcomes}
 
 
 def keyword_texts(index: DocumentIndex, query: str) -> list[str]:

@@ -1,0 +1,24 @@
+"""What the ingestion tests share: a fixed clock, a small-chunk ingester, outcomes by name."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from indexes.library import DocumentIndex
+from ingest.chunking import ChunkConfig, Chunker
+from ingest.jobs import FileOutcome, Ingester, IngestReport
+from tests.unit.fakes import word_count
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def make_ingester(index: DocumentIndex, **kwargs: object) -> Ingester:
+    """An ingester over `index` with 40-word chunks and the clock stopped at NOW."""
+    chunker = Chunker(ChunkConfig(size=40, overlap=8), word_count)
+    return Ingester(index, chunker, clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
+
+
+def by_name(report: IngestReport) -> dict[str, FileOutcome]:
+    """A report's outcomes keyed by file name."""
+    return {Path(o.path).name: o for o in report.outcomes}
