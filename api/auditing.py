@@ -38,6 +38,8 @@ class Channel(StrEnum):
     HTTP = "http"
     CLI = "cli"
     OPENAI = "openai"  # the OpenAI-compatible chat completions (chat front ends)
+    TEAMS = "teams"  # the Microsoft Teams bot
+    WEB = "web"  # the chat page served at /chat
 
 
 @dataclass(frozen=True)
@@ -109,12 +111,14 @@ def _cited(answer: Answer) -> list[dict[str, Any]]:
 
 
 def ask_record(
-    identity: Identity, channel: Channel, answer: Answer, models: Provenance
+    identity: Identity, channel: Channel, answer: Answer, models: Provenance,
+    conversation_id: str | None = None,
 ) -> AuditEntry:
-    """An answer: question, answer, every cited and retrieved chunk, and the models."""
+    """An answer: question, answer, every cited and retrieved chunk, and the models; the
+    channel's conversation id, when it has one, ties a follow-up to its earlier turns."""
     reason = answer.refusal_reason
     return AuditEntry(RecordKind.ASK, identity.user, {
-        **_caller(identity, channel),
+        **_caller(identity, channel), "conversation_id": conversation_id,
         "question": answer.question, "answer": answer.text, "refused": answer.refused,
         "refusal_reason": reason.value if reason is not None else None,
         "search_query": answer.search_query,
@@ -132,11 +136,12 @@ def ask_record(
 
 
 def interrupted_record(
-    identity: Identity, channel: Channel, question: str, sent: str, models: Provenance
+    identity: Identity, channel: Channel, question: str, sent: str, models: Provenance,
+    conversation_id: str | None = None,
 ) -> AuditEntry:
     """An answer cut short (the client went away, Ctrl-C): what had been sent of it."""
     return AuditEntry(RecordKind.ASK, identity.user, {
-        **_caller(identity, channel),
+        **_caller(identity, channel), "conversation_id": conversation_id,
         "question": question, "interrupted": True, "sent": sent,
         "model": models.answer_model,
         "embedding_model": models.embedding_model,

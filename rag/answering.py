@@ -24,20 +24,13 @@ from rag.answers import (
     Retrieved,
     Timings,
 )
-from rag.checking import (
-    Checked,
-    Grounds,
-    TranslatedReading,
-    check_sentences,
-    cited_passages_answer,
-    keep_verified,
-    sentence_text,
-)
-from rag.citations import CitationBuilder, parse_markers
+from rag.checking import Checked, Grounds, TranslatedReading, passages_answer
+from rag.citations import CitationBuilder
 from rag.followup import Rewrite, rewrite_follow_up
-from rag.generation import GenerationConfig, Generator, closing_stream
+from rag.generation import GenerationConfig, Generator, closing_stream, continued
 from rag.prompt import Prompt, build_prompt
-from rag.replies import is_refusal, refusal_text, strip_echoed_instructions, strip_echoed_labels
+from rag.release import SentenceRelease, Verdicts
+from rag.replies import refusal_text
 from rag.retrieval import Hit
 from rag.search import Retrieval, Searcher
 
@@ -85,6 +78,7 @@ class _Draft:
     first_token_s: float | None = None
     decode_s: float | None = None
     tokens: int = 0
+    check_s: float = 0.0  # the answer check asked while generation paused
 
 
 @dataclass(frozen=True)
@@ -94,6 +88,7 @@ class _Accepted:
     checked: Checked
     text: str
     answer_check_s: float | None = None
+    first_sentence_s: float | None = None  # when its first checked sentence could be sent
 
 
 @dataclass(frozen=True)
@@ -148,10 +143,7 @@ class Answerer:
         spent = retrieval.seconds + (rewrite.seconds if rewrite is not None else 0.0)
         asked = _Asked(query.question, retrieval, time.perf_counter() - spent, rewrite)
         yield Retrieved(retrieval.hits, retrieval.search_query, asked.standalone)
-        answer, checked = yield from self._answer(asked)
-        if checked is not None:
-            for sentence, check in zip(checked.sentences, checked.checks, strict=True):
-                yield CheckedSentence(check.index, sentence_text(sentence), check.verified)
+        answer = yield from self._answer(asked)
         yield Finished(answer)
 
     def _rewrite(self, query: Query) -> Rewrite | None:
@@ -164,8 +156,8 @@ class Answerer:
 
     def _answer(
         self, asked: _Asked
-    ) -> collections.abc.Generator[DraftText, None, tuple[Answer, Checked | None]]:
-        """Refuse on weak retrieval, else generate, then check what the model wrote."""
+    ) -> collections.abc.Generator[DraftText | CheckedSentence, None, Answer]:
+        """Refuse on weak retrieval, else generate, letting each sentence go once checked."""
         hits = asked.retrieval.hits
         if max((h.vector_score or 0.0 for h in hits), default=0.0) < self.config.min_relevance:
             yield DraftText(refusal_text(asked.used))
@@ -174,55 +166,87 @@ class Answerer:
         prompt = build_prompt(
             asked.used, hits, budget_tokens=budget, count_tokens=self.generator.count_tokens
         )
-        draft = yield from self._generate(prompt, asked.started)
-        raw = draft.text.strip()
-        outcome = (
-            _Refused(RefusalReason.MODEL) if not raw or is_refusal(raw)
-            else self._checked(asked, raw, prompt.sources)
-        )
-        return self._finish(asked, prompt.sources, draft, outcome)
+        release = SentenceRelease(self._grounds(asked, prompt.sources),
+                                  drop_unverified=self.config.drop_unverified,
+                                  answer_check=self.config.answer_check)
+        draft = yield from self._generate(asked, prompt, release)
+        yield from release.read(draft.text, final=True)
+        final_check_s = yield from self._final_verdict(asked, prompt.sources, release)
+        check_s = draft.check_s + final_check_s if release.verdicts != Verdicts() else None
+        return self._finish(asked, prompt.sources, draft,
+                            self._outcome(asked, release, check_s))
 
     def _generate(
-        self, prompt: Prompt, started: float
-    ) -> collections.abc.Generator[DraftText, None, _Draft]:
-        """Stream the model's pieces as DraftText; the model is freed however this ends."""
+        self, asked: _Asked, prompt: Prompt, release: SentenceRelease
+    ) -> collections.abc.Generator[DraftText | CheckedSentence, None, _Draft]:
+        """Stream the model's pieces as DraftText and the sentences checked on the way.
+
+        At the first verified sentence, generation pauses (the model is freed) while the
+        model judges that sentence's passages, then goes on from the text written so far;
+        a reply that opens with "I don't know" is not generated further.
+        """
         pieces: list[str] = []
         first: float | None = None
-        with closing_stream(self.generator.stream(prompt.messages, self.config.generation)) as out:
-            for piece in out:
-                if first is None:
-                    first = time.perf_counter() - started
-                pieces.append(piece)
-                yield DraftText(piece)
-        if first is None:
-            return _Draft()
-        # Each streamed piece is one token: decoding speed for the model comparison.
-        decode_s = time.perf_counter() - started - first
-        return _Draft("".join(pieces), first, decode_s, len(pieces))
-
-    def _checked(
-        self, asked: _Asked, raw: str, sources: tuple[Hit, ...]
-    ) -> _Accepted | _Refused:
-        """Cite, verify and judge the model's reply; the answer text, or why it is refused."""
-        raw = strip_echoed_instructions(strip_echoed_labels(raw, sources))
-        clean, sentences = parse_markers(raw, len(sources))
-        checked = check_sentences(sentences, self._grounds(asked, sources))
-        if not any(c.verified for c in checked.checks):
-            return _Refused(RefusalReason.UNVERIFIED)
-        check_s = None
-        if self.config.answer_check:
+        check_s = 0.0
+        while True:
+            messages = continued(prompt.messages, "".join(pieces))
+            paused = False
+            with closing_stream(self.generator.stream(messages, self.config.generation)) as out:
+                for piece in out:
+                    first = first if first is not None else time.perf_counter() - asked.started
+                    pieces.append(piece)
+                    yield DraftText(piece)
+                    yield from release.read("".join(pieces))
+                    paused = release.needs_verdict
+                    if paused or release.refusing:
+                        break
+            if not paused:
+                break
             began = time.perf_counter()
-            # Judged in the passages' language when they were found through a translation.
-            question = asked.retrieval.search_query or asked.used
-            confirmed = cited_passages_answer(self.generator, question, checked, sources)
-            check_s = time.perf_counter() - began
-            if not confirmed:
-                return _Refused(RefusalReason.ANSWER_CHECK, check_s)
-        if self.config.drop_unverified:
-            checked = keep_verified(checked)
+            yes = self._passages_answer(asked, release.main_sources(), prompt.sources)
+            check_s += time.perf_counter() - began
+            yield from release.judge_main(yes)
+        if first is None:
+            return _Draft(check_s=check_s)
+        # Each streamed piece is one token: decoding speed for the model comparison.
+        decode_s = time.perf_counter() - asked.started - first - check_s
+        return _Draft("".join(pieces), first, decode_s, len(pieces), check_s)
+
+    def _final_verdict(
+        self, asked: _Asked, sources: tuple[Hit, ...], release: SentenceRelease
+    ) -> collections.abc.Generator[CheckedSentence, None, float]:
+        """The answer check not given during generation (the first verified sentence was the
+        last), then, on a "no", every passage cited judged together; the seconds it took."""
+        began = time.perf_counter()
+        if release.needs_verdict:
+            yield from release.judge_main(
+                self._passages_answer(asked, release.main_sources(), sources))
+        main, whole = release.main_sources(), release.all_sources()
+        if release.verdicts.main is False and release.verdicts.whole is None and whole != main:
+            yield from release.judge_whole(self._passages_answer(asked, whole, sources))
+        return time.perf_counter() - began
+
+    def _passages_answer(
+        self, asked: _Asked, numbers: tuple[int, ...], sources: tuple[Hit, ...]
+    ) -> bool:
+        """The model's judgement: do these of the sources answer the question?"""
+        # Judged in the passages' language when they were found through a translation.
+        question = asked.retrieval.search_query or asked.used
+        return passages_answer(self.generator, question, [sources[n - 1] for n in numbers])
+
+    def _outcome(
+        self, asked: _Asked, release: SentenceRelease, check_s: float | None
+    ) -> _Accepted | _Refused:
+        """The finished reply: the answer text, or why it is refused."""
+        reason = release.refusal()
+        if reason is not None:
+            return _Refused(reason, check_s)
+        checked = release.final()
         # The model's own text unless a check changed its sentences.
-        changed = self.config.drop_unverified or checked.sentences != tuple(sentences)
-        return _Accepted(checked, checked.text if changed else clean, check_s)
+        changed = self.config.drop_unverified or checked.sentences != release.reading.parsed
+        sent_at = release.first_sent_at
+        return _Accepted(checked, checked.text if changed else release.reading.clean, check_s,
+                         sent_at - asked.started if sent_at is not None else None)
 
     def _grounds(self, asked: _Asked, sources: tuple[Hit, ...]) -> Grounds:
         """What the sentences are checked against; read translated when the sources were
@@ -239,8 +263,8 @@ class Answerer:
     def _finish(
         self, asked: _Asked, sources: tuple[Hit, ...], draft: _Draft,
         outcome: _Accepted | _Refused,
-    ) -> tuple[Answer, Checked | None]:
-        """The Answer with its timings (built once, now), and its checked sentences."""
+    ) -> Answer:
+        """The Answer with its timings (built once, now)."""
         total_s = time.perf_counter() - asked.started
         timings = Timings(
             rewrite_s=asked.rewrite.seconds if asked.rewrite is not None else None,
@@ -249,6 +273,7 @@ class Answerer:
             first_token_s=draft.first_token_s if draft.first_token_s is not None else total_s,
             decode_s=draft.decode_s, answer_tokens=draft.tokens,
             answer_check_s=outcome.answer_check_s, total_s=total_s,
+            first_sentence_s=getattr(outcome, "first_sentence_s", None),
         )
         question, model = asked.question, self.generator.model_id
         search_query, standalone = asked.retrieval.search_query, asked.standalone
@@ -257,9 +282,8 @@ class Answerer:
             refusal = Answer(question, refusal_text(asked.used), True, (), sources, model,
                              timings=timings, refusal_reason=outcome.reason,
                              search_query=search_query, standalone_question=standalone)
-            return refusal, None
+            return refusal
         checked = outcome.checked
-        answer = Answer(question, outcome.text, False, checked.citations, sources, model,
-                        timings=timings, checks=checked.checks, search_query=search_query,
-                        standalone_question=standalone)
-        return answer, checked
+        return Answer(question, outcome.text, False, checked.citations, sources, model,
+                      timings=timings, checks=checked.checks, search_query=search_query,
+                      standalone_question=standalone)

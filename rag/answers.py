@@ -73,6 +73,9 @@ class Timings:
     answer_tokens: int = 0
     answer_check_s: float | None = None
     total_s: float = 0.0
+    # When the first checked sentence could be sent (a channel that cannot take text back
+    # shows nothing before); None for a refusal.
+    first_sentence_s: float | None = None
 
     def as_dict(self) -> dict[str, float]:
         """The measured fields only (the JSON `timings` object of an answer)."""

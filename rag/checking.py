@@ -152,29 +152,17 @@ def keep_verified(checked: Checked) -> Checked:
     )
 
 
-def cited_passages_answer(
-    generator: Generator, question: str, checked: Checked, sources: Sequence[Hit]
-) -> bool:
-    """Ask the model whether the passages the answer cites answer the question.
+def passages_answer(generator: Generator, question: str, passages: Sequence[Hit]) -> bool:
+    """Ask the model, in a fresh context, whether these passages answer the question.
 
     Small models answer a near question when the asked one is not covered (the fee of
     another card, the limit of another product). Judging a passage against a question
     is easier for them than refraining from answering. Anything but a "no" keeps it.
-    When every cited passage together gets a "no", the passages of the first verified
-    sentence (where the answer itself is) are judged alone: a second passage cited for
-    a side remark should not sink a right answer (measured on the demo set: one
-    wrong refusal fewer, no unanswerable question let through).
+    The passages of the first verified sentence (where the answer itself is) are judged
+    first, then, on a "no", every passage the answer cites (rag/release.py): a second
+    passage cited for a side remark should not sink a right answer (measured on the demo
+    set: one wrong refusal fewer, no unanswerable question let through).
     """
-    cited = sorted({c.number for c in checked.citations})
-    first = min(c.index for c in checked.checks if c.verified)
-    main = sorted({c.number for c in checked.citations if c.sentence == first})
-    return _says_yes(generator, question, [sources[n - 1] for n in cited]) or (
-        main != cited and _says_yes(generator, question, [sources[n - 1] for n in main])
-    )
-
-
-def _says_yes(generator: Generator, question: str, passages: list[Hit]) -> bool:
-    """One judgement in a fresh context: do these passages answer the question?"""
     messages = check_messages(question, [hit.stored.chunk.text for hit in passages])
     verdict = "".join(generator.stream(messages, _VERDICT)).strip().lower()
     return not _NO.match(verdict)

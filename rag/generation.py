@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from indexes.records import file_sha256
 from rag.catalogue import package_folder
@@ -63,8 +63,18 @@ class Generator(Protocol):
         ...
 
     def stream(self, messages: list[dict[str, str]], config: GenerationConfig) -> Iterator[str]:
-        """Yield pieces of the assistant's reply as they are generated."""
+        """Yield pieces of the assistant's reply as they are generated.
+
+        A last message of role "assistant" is the start of the reply, to be continued
+        (`continued`): the pieces yielded are what follows it.
+        """
         ...
+
+
+def continued(messages: list[dict[str, str]], reply: str) -> list[dict[str, str]]:
+    """The chat with `reply` as the start of the assistant's answer, to be continued; the
+    chat itself when there is no reply yet."""
+    return [*messages, {"role": "assistant", "content": reply}] if reply else messages
 
 
 @contextmanager
@@ -117,6 +127,9 @@ class LlamaCppGenerator:
         self.wait_s = wait_s
         self._llm: Llama | None = None
         self._sha256: str | None = None
+        # The context of the last answer stopped before its end (llama_cpp.LlamaState): a
+        # paused answer goes on from it without evaluating its prompt again.
+        self._paused: Any = None
         self._load_lock = threading.Lock()
         # One model, one context: concurrent answers take turns.
         self.lock = threading.Lock()
@@ -178,26 +191,95 @@ class LlamaCppGenerator:
         llm = self.load()
         if not self.lock.acquire(timeout=self.wait_s):
             raise ModelBusyError(self.wait_s)
-        pieces = None
+        pieces: Iterator[Any] | None = None
+        ended = False
         try:
-            llm.reset()
-            pieces = llm.create_chat_completion(
-                messages=messages,  # type: ignore[arg-type]
-                stream=True,
-                max_tokens=config.max_tokens,
-                temperature=config.temperature,
-                top_p=config.top_p,
-                repeat_penalty=config.repeat_penalty,
-                seed=config.seed,
-            )
-            for piece in pieces:
-                delta = piece["choices"][0]["delta"]  # type: ignore[index]
-                text = delta.get("content") if isinstance(delta, dict) else None
-                if text:
-                    yield text
+            if messages and messages[-1]["role"] == "assistant":
+                pieces = self._continue(llm, messages, config)
+            else:
+                llm.reset()
+                pieces = iter(llm.create_chat_completion(
+                    messages=messages,  # type: ignore[arg-type]
+                    stream=True, **_sampling(config),
+                ))
+            yield from _texts(pieces)
+            ended = True
         finally:
             # Stop llama.cpp's own generator before another answer may reset the context.
             close = getattr(pieces, "close", None)
             if close is not None:
                 close()
+            if not ended and pieces is not None and config.purpose is Purpose.ANSWER:
+                self._paused = llm.save_state()
+            llm.__dict__.pop("_init_sampler", None)  # set by _prime_repeat_penalty
             self.lock.release()
+
+    def _continue(
+        self, llm: Llama, messages: list[dict[str, str]], config: GenerationConfig
+    ) -> Iterator[Any]:
+        """Go on with a reply begun in the last message, from its paused context if it is
+        the one kept (llama.cpp then evaluates only the tokens after the shared prefix)."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = llm.metadata.get("tokenizer.chat_template")
+        if template is None:
+            raise GenerationError(f"{self.path.name} has no chat template: an answer cannot "
+                                  "be continued; use a GGUF file with tokenizer.chat_template")
+        formatted = Jinja2ChatFormatter(
+            template=template, eos_token=_token_text(llm, llm.token_eos()),
+            bos_token=_token_text(llm, llm.token_bos()),
+        )(messages=messages[:-1])  # type: ignore[arg-type]
+        reply = messages[-1]["content"]
+        head = llm.tokenize(formatted.prompt.encode("utf-8"),
+                            add_bos=not formatted.added_special, special=True)
+        prompt = llm.tokenize((formatted.prompt + reply).encode("utf-8"),
+                              add_bos=not formatted.added_special, special=True)
+        _prime_repeat_penalty(llm, prompt[len(head):] if prompt[:len(head)] == head else
+                              llm.tokenize(reply.encode("utf-8"), add_bos=False))
+        paused, self._paused = self._paused, None
+        if paused is not None:
+            llm.load_state(paused)
+        else:
+            llm.reset()
+        left = max(1, config.max_tokens - self.count_tokens(reply))
+        stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop]
+        return iter(llm.create_completion(
+            prompt=prompt, stream=True, stop=[s for s in stop if s],
+            **{**_sampling(config), "max_tokens": left},
+        ))
+
+
+def _prime_repeat_penalty(llm: Llama, reply: list[int]) -> None:
+    """Make the next generation penalise repeats of the reply so far, as the stream that
+    wrote it did: llama.cpp's repeat penalty counts only the tokens sampled in the same
+    call, so a continued answer would otherwise differ from the one never paused."""
+    make = type(llm)._init_sampler
+
+    def primed(*args: Any, **kwargs: Any) -> Any:
+        sampler = make(llm, *args, **kwargs)
+        for token in reply[-llm.last_n_tokens_size:]:
+            sampler.accept(token)
+        return sampler
+
+    llm._init_sampler = primed  # type: ignore[method-assign]  # until the stream ends
+
+
+def _token_text(llm: Llama, token: int) -> str:
+    """A special token's text, as llama-cpp-python gives it to chat templates."""
+    return llm._model.token_get_text(token) if token != -1 else ""
+
+
+def _sampling(config: GenerationConfig) -> dict[str, Any]:
+    """llama-cpp-python's sampling arguments for a request."""
+    return {"max_tokens": config.max_tokens, "temperature": config.temperature,
+            "top_p": config.top_p, "repeat_penalty": config.repeat_penalty, "seed": config.seed}
+
+
+def _texts(pieces: Iterator[Any]) -> Iterator[str]:
+    """The text of each piece llama-cpp-python streams, chat deltas or completion choices."""
+    for piece in pieces:
+        choice = piece["choices"][0]
+        delta = choice.get("delta")
+        text = delta.get("content") if isinstance(delta, dict) else choice.get("text")
+        if text:
+            yield text

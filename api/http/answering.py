@@ -52,7 +52,7 @@ def record_answer(asked: Asked, answer: Answer) -> None:
     """Put the answer on the record (blocking: the model's hash may be read here)."""
     services = asked.services
     append(services.audit, ask_record(asked.identity, asked.channel, answer,
-                                      services.provenance()))
+                                      services.provenance(), asked.query.conversation_id))
 
 
 def record_interrupted(asked: Asked, sent: str) -> None:
@@ -60,7 +60,8 @@ def record_interrupted(asked: Asked, sent: str) -> None:
     services = asked.services
     append(services.audit, interrupted_record(asked.identity, asked.channel,
                                               asked.query.question, sent,
-                                              services.provenance()))
+                                              services.provenance(),
+                                              asked.query.conversation_id))
 
 
 async def audited(

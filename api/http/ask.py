@@ -5,25 +5,30 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import aclosing
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from api import access
 from api.auditing import Channel
-from api.auth import Identity
 from api.http.answering import Asked, Failed, Recorded, audited, record_answer
 from api.http.deps import Caller, ServicesDep
 from api.http.schemas.ask import AskRequest, AskResponse
 from api.http.schemas.common import requested_filter
-from api.wiring import Services
-from rag.answers import AnswerEvent, DraftText, Query
+from rag.answers import AnswerEvent, CheckedSentence, DraftText, Query
 
 router = APIRouter()
 
-STREAM_DESCRIPTION = ("JSON answer, or server-sent events when stream=true: "
-                      "'token' events ({\"text\"}) then one 'answer' event (the AskResponse).")
+CHAT_PAGE = "chat-page"  # the X-Coffre-Client header the chat page sends
+
+STREAM_DESCRIPTION = (
+    "JSON answer, or server-sent events when stream=true: 'draft' events ({\"text\"}: the "
+    "model's raw text as generated, not checked yet), 'sentence' events ({\"index\", "
+    "\"text\", \"verified\"}: each sentence once checked against its sources; a sentence "
+    "the checks change or drop is never sent in its draft form), then one 'answer' event "
+    "(the AskResponse).")
 
 
 def _event(name: str, data: str) -> dict[str, str]:
@@ -31,7 +36,7 @@ def _event(name: str, data: str) -> dict[str, str]:
 
 
 async def _sse(
-    services: Services, identity: Identity, query: Query, events: Iterator[AnswerEvent]
+    asked: Asked, events: Iterator[AnswerEvent]
 ) -> AsyncGenerator[dict[str, str], None]:
     """'token' events from the draft, then one 'answer' event once it is on the record.
 
@@ -39,19 +44,21 @@ async def _sse(
     tokens it was sent (`audited`); an error once the response has started is an event.
     """
     sent: list[str] = []
-    asked = Asked(services, identity, Channel.HTTP, query)
     async with aclosing(audited(asked, events, sent)) as stream:
         async for item in stream:
             match item:
                 case DraftText(text=text):
                     sent.append(text)
-                    yield _event("token", json.dumps({"text": text}))
+                    yield _event("draft", json.dumps({"text": text}))
+                case CheckedSentence(index=index, text=text, verified=verified):
+                    yield _event("sentence", json.dumps(
+                        {"index": index, "text": text, "verified": verified}))
                 case Recorded(answer=answer):
                     yield _event("answer", AskResponse.of(answer).model_dump_json())
                 case Failed(error=error):
                     yield _event("error", json.dumps({"detail": str(error)}))
                 case _:
-                    pass  # passages found, checked sentences: not shown on this channel
+                    pass  # the passages found come with the answer
 
 
 @router.post(
@@ -61,16 +68,22 @@ async def _sse(
     responses={200: {"description": STREAM_DESCRIPTION}},
 )
 async def ask(
-    body: AskRequest, identity: Caller, services: ServicesDep
+    body: AskRequest, identity: Caller, services: ServicesDep,
+    x_coffre_client: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> AskResponse | EventSourceResponse:
-    """Answer from the passages the caller may read; every answer is audited first."""
+    """Answer from the passages the caller may read; every answer is audited first.
+
+    The chat page says so (`X-Coffre-Client: chat-page`): its answers are filed under the
+    web channel, the rest under http.
+    """
     access.require_reader(identity)
-    query = Query(body.question, search_filter=access.search_filter(
-        identity, requested_filter(body.filters)), top_k=body.top_k, mode=body.mode)
+    query = Query(body.question, history=tuple(t.turn() for t in body.history),
+                  search_filter=access.search_filter(identity, requested_filter(body.filters)),
+                  top_k=body.top_k, mode=body.mode, conversation_id=body.conversation_id)
+    channel = Channel.WEB if x_coffre_client == CHAT_PAGE else Channel.HTTP
+    asked = Asked(services, identity, channel, query)
     if not body.stream:
         answer = await run_in_threadpool(services.answerer.ask, query)
-        await run_in_threadpool(record_answer, Asked(services, identity, Channel.HTTP, query),
-                                answer)
+        await run_in_threadpool(record_answer, asked, answer)
         return AskResponse.of(answer)
-    events = services.answerer.stream(query)
-    return EventSourceResponse(_sse(services, identity, query, events))
+    return EventSourceResponse(_sse(asked, services.answerer.stream(query)))

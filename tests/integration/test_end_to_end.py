@@ -69,7 +69,7 @@ def test_streamed_answer_sends_tokens_then_the_cited_answer(client: httpx.Client
                 event = line.split(":", 1)[1].strip()
             elif line.startswith("data:"):
                 events.append((event, line.split(":", 1)[1].strip()))
-    tokens = [json.loads(data)["text"] for name, data in events if name == "token"]
+    tokens = [json.loads(data)["text"] for name, data in events if name == "draft"]
     finals = [json.loads(data) for name, data in events if name == "answer"]
     assert len(tokens) > 1
     assert len(finals) == 1 and events[-1][0] == "answer"

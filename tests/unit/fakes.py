@@ -100,6 +100,7 @@ class FakeGenerator:
         self.translated: list[str] = []
         self.rewrites: dict[str, str] = {}
         self.rewritten: list[list[dict[str, str]]] = []
+        self.continued: list[str] = []  # the reply so far of each answer continued
 
     @property
     def model_id(self) -> str:
@@ -123,9 +124,24 @@ class FakeGenerator:
             self.rewritten.append(messages)
             follow_up = follow_up_of(messages)
             yield self.rewrites.get(follow_up, follow_up)
+        elif messages[-1]["role"] == "assistant":
+            # A paused answer goes on: what follows the reply so far, as it would have come.
+            self.continued.append(messages[-1]["content"])
+            yield from _after(self.pieces, messages[-1]["content"])
         else:
             self.calls.append(messages)
             yield from self.pieces
+
+
+def _after(pieces: Sequence[str], reply: str) -> Iterator[str]:
+    """The pieces that follow `reply`, a start of their concatenation (a piece cut in two
+    yields its second part)."""
+    assert "".join(pieces).startswith(reply), (pieces, reply)
+    done = 0
+    for piece in pieces:
+        if done + len(piece) > len(reply):
+            yield piece[max(0, len(reply) - done):]
+        done += len(piece)
 
 
 def follow_up_of(messages: list[dict[str, str]]) -> str:

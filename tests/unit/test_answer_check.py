@@ -39,7 +39,7 @@ def test_an_answer_whose_cited_passage_does_not_answer_the_question_is_refused(
 
 
 @pytest.mark.parametrize(("verdicts", "refused"), [(["No", "Yes"], False), (["No", "No"], True)])
-def test_a_side_remark_from_another_source_gets_the_answer_judged_on_its_own_source(
+def test_an_answer_whose_own_source_is_judged_no_is_judged_again_on_all_it_cites(
     library: DocumentIndex, embedder: FakeEmbedder, verdicts: list[str], refused: bool
 ) -> None:
     hits = Retriever(library, embedder, RetrievalConfig()).search(CARD_FEE, 3)
@@ -50,9 +50,24 @@ def test_a_side_remark_from_another_source_gets_the_answer_judged_on_its_own_sou
     generator.verdicts = list(verdicts)
     answer = core.ask(Query(CARD_FEE))
     assert answer.refused is refused
-    both, main = (check["content"] for (check,) in generator.checks)
-    assert CARD in both and MORTGAGE in both
+    # The first verified sentence's source first (while generation paused), then both.
+    main, both = (check["content"] for (check,) in generator.checks)
     assert CARD in main and MORTGAGE not in main
+    assert CARD in both and MORTGAGE in both
+
+
+def test_a_yes_for_the_answers_own_source_is_enough(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> None:
+    hits = Retriever(library, embedder, RetrievalConfig()).search(CARD_FEE, 3)
+    number = {h.stored.document.title: n for n, h in enumerate(hits, 1)}
+    reply = [f"The card fee is five euros per month [{number['Card tariffs']}]. ",
+             f"Mortgage rates are fixed for ten years [{number['Mortgages']}]."]
+    core, generator = answerer(library, embedder, reply, min_relevance=-1.0)
+    generator.verdicts = ["Yes", "No"]
+    answer = core.ask(Query(CARD_FEE))
+    assert not answer.refused and len(generator.checks) == 1
+    assert len(answer.checks) == 2
 
 
 def test_a_confirmed_answer_is_kept_and_the_check_can_be_turned_off(

@@ -108,7 +108,10 @@ def test_timings_are_built_once_with_every_measured_step(
     assert timings.first_token_s is not None and timings.decode_s is not None
     assert 0 < timings.retrieval_s <= timings.first_token_s <= timings.total_s
     assert set(timings.as_dict()) == {"retrieval_s", "first_token_s", "decode_s",
-                                      "answer_tokens", "answer_check_s", "total_s"}
+                                      "answer_tokens", "answer_check_s", "total_s",
+                                      "first_sentence_s"}
+    assert timings.first_sentence_s is not None
+    assert timings.first_token_s <= timings.first_sentence_s <= timings.total_s
 
 
 def test_the_query_sets_top_k_filter_and_mode(

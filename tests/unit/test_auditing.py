@@ -92,7 +92,8 @@ def test_an_interrupted_answer_records_what_was_sent() -> None:
     body = interrupted_record(ALICE, Channel.HTTP, "q?", "The max", MODELS).body()
     assert body == {
         "kind": "ask", "channel": "http", "user": "alice", "groups": ["risk", "staff"],
-        "roles": ["employee"], "question": "q?", "interrupted": True, "sent": "The max",
+        "roles": ["employee"], "conversation_id": None, "question": "q?", "interrupted": True,
+        "sent": "The max",
         "model": "model.gguf", "embedding_model": "fake-hash-64",
         "prompt_version": PROMPT_VERSION,
     }

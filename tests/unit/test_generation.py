@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import aclosing
 from pathlib import Path
+from typing import ClassVar
 
 import anyio
 import pytest
@@ -19,7 +20,13 @@ from indexes.library import DocumentIndex
 from rag.answering import AnswerConfig, Answerer
 from rag.answers import DraftText, Finished, Query, Retrieved
 from rag.citations import CitationBuilder
-from rag.generation import GenerationConfig, LlamaCppGenerator, ModelBusyError
+from rag.generation import (
+    GenerationConfig,
+    LlamaCppGenerator,
+    ModelBusyError,
+    Purpose,
+    continued,
+)
 from rag.retrieval import RetrievalConfig, Retriever
 from rag.search import Searcher
 from tests.unit.fakes import FakeEmbedder, MakeItem
@@ -27,19 +34,55 @@ from tests.unit.fakes import FakeEmbedder, MakeItem
 MESSAGES = [{"role": "user", "content": "Question?"}]
 
 
+class _Sampler:
+    def __init__(self, accepted: list[int]) -> None:
+        self.accepted = accepted
+
+    def accept(self, token: int) -> None:
+        self.accepted.append(token)
+
+
+class _Vocabulary:
+    def token_get_text(self, token: int) -> str:
+        return {1: "<s>", 2: "</s>"}[token]
+
+
 class StandInLlama:
-    """Streams `pieces` like `Llama.create_chat_completion(stream=True)`; records closes."""
+    """Streams `pieces` like `Llama.create_chat_completion(stream=True)` and continues a
+    reply like `create_completion`; records closes, saved and loaded states, prompts."""
+
+    metadata: ClassVar[dict[str, str]] = {"tokenizer.chat_template": (
+        "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{{ eos_token }}{% endfor %}"
+        "<|assistant|>")}
+    _model: ClassVar[_Vocabulary] = _Vocabulary()
+    last_n_tokens_size = 64
 
     def __init__(self, pieces: list[str]) -> None:
         self.pieces = pieces
         self.produced = 0
         self.closed = 0
+        self.states: list[str] = []  # "saved" / "loaded" / "reset", in order
+        self.prompts: list[list[int]] = []
+        self.primed: list[int] = []  # tokens the repeat penalty of a continuation counts
 
     def reset(self) -> None:
-        pass
+        self.states.append("reset")
+
+    def save_state(self) -> str:
+        self.states.append("saved")
+        return f"state after {self.produced}"
+
+    def load_state(self, state: str) -> None:
+        self.states.append(f"loaded {state}")
+
+    def token_eos(self) -> int:
+        return 2
+
+    def token_bos(self) -> int:
+        return 1
 
     def tokenize(self, text: bytes, add_bos: bool = False, special: bool = False) -> list[int]:
-        return list(range(len(text.split())))  # one token a word, as the fakes count
+        return [len(word) for word in text.split()]  # one token a word, as the fakes count
 
     def create_chat_completion(self, **_: object) -> Iterator[dict[str, object]]:
         try:
@@ -48,6 +91,16 @@ class StandInLlama:
                 yield {"choices": [{"delta": {"content": piece}}]}
         finally:
             self.closed += 1
+
+    def _init_sampler(self, **_: object) -> _Sampler:
+        return _Sampler(self.primed)
+
+    def create_completion(self, prompt: list[int], **_: object) -> Iterator[dict[str, object]]:
+        self.prompts.append(prompt)
+        self._init_sampler()  # as Llama.generate makes its sampler
+        for piece in self.pieces[self.produced:]:
+            self.produced += 1
+            yield {"choices": [{"text": piece}]}
 
 
 def generator(tmp_path: Path, pieces: list[str], wait_s: float = 5.0) -> LlamaCppGenerator:
@@ -69,6 +122,37 @@ def test_closing_a_stream_mid_answer_frees_the_model_and_stops_generation(
     assert not model.lock.locked()
     llama: StandInLlama = model._llm  # type: ignore[assignment]
     assert llama.closed == 1 and llama.produced == 1
+
+
+def test_a_paused_answer_goes_on_from_its_saved_context(tmp_path: Path) -> None:
+    model = generator(tmp_path, ["The fee ", "is five ", "euros."])
+    answer = GenerationConfig()
+    stream = model.stream(MESSAGES, answer)
+    assert next(stream) == "The fee "
+    stream.close()  # paused: the context of the answer so far is kept
+    check = GenerationConfig(max_tokens=3, purpose=Purpose.CHECK)
+    # Another request in between (the answer check) changes the context, not the kept one.
+    assert list(model.stream(MESSAGES, check)) == ["The fee ", "is five ", "euros."]
+    llama: StandInLlama = model._llm  # type: ignore[assignment]
+    llama.produced = 1  # the stand-in goes on where the paused answer stopped
+    rest = list(model.stream(continued(MESSAGES, "The fee "), answer))
+    assert rest == ["is five ", "euros."]
+    assert llama.states == ["reset", "saved", "reset", "loaded state after 1"]
+    # The prompt: the chat as the model's template writes it, then the reply so far.
+    assert llama.prompts[-1] == llama.tokenize(b"<|user|>Question?</s><|assistant|>The fee ")
+    # Repeats of the reply so far are penalised as in the stream that wrote it.
+    assert llama.primed == llama.tokenize(b"The fee ")
+    assert "_init_sampler" not in vars(llama)
+    assert not model.lock.locked()
+
+
+def test_an_answer_without_a_kept_context_is_continued_from_its_text(tmp_path: Path) -> None:
+    model = generator(tmp_path, ["The fee ", "is five ", "euros."])
+    llama: StandInLlama = model._llm  # type: ignore[assignment]
+    llama.produced = 1
+    assert list(model.stream(continued(MESSAGES, "The fee "), GenerationConfig())) == [
+        "is five ", "euros."]
+    assert llama.states == ["reset"]
 
 
 def test_a_question_waiting_past_the_deadline_is_told_the_model_is_busy(

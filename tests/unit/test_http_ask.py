@@ -10,7 +10,9 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 
+from api.auditing import Channel
 from api.auth import Identity
+from api.http.answering import Asked
 from api.http.ask import _sse
 from api.http.deps import caller
 from api.wiring import Services
@@ -71,7 +73,9 @@ def test_request_filters_narrow_the_sources(client: TestClient, services: Servic
     assert {s["document"]["doc_id"] for s in body["sources"]} <= {ids["cards"]}
 
 
-def test_streaming_sends_tokens_then_one_answer(client: TestClient, services: Services) -> None:
+def test_streaming_sends_drafts_checked_sentences_then_one_answer(
+    client: TestClient, services: Services
+) -> None:
     library(services)
     headers = bearer(services, "employee", ("lending",))
     with client.stream("POST", "/v1/ask", headers=headers,
@@ -79,9 +83,12 @@ def test_streaming_sends_tokens_then_one_answer(client: TestClient, services: Se
         assert response.status_code == 200
         events = _events(response.read().decode())
     names = [name for name, _ in events]
-    assert names[-1] == "answer" and set(names[:-1]) == {"token"}
+    assert names[-1] == "answer" and set(names[:-1]) == {"draft", "sentence"}
     answer = events[-1][1]
-    assert "".join(str(data["text"]) for _, data in events[:-1]) == LTV_ANSWER
+    assert "".join(str(data["text"]) for name, data in events if name == "draft") == LTV_ANSWER
+    sentences = [data for name, data in events if name == "sentence"]
+    assert sentences == [{"index": c["index"], "text": c["text"] + " [1]", "verified": True}
+                         for c in answer["sentences"]]  # type: ignore[union-attr]
     assert not answer["refused"] and "70 percent" in str(answer["answer"])
     [record] = _asks(services)
     assert record["answer"] == answer["answer"] and "interrupted" not in record
@@ -171,9 +178,10 @@ def test_a_client_gone_mid_answer_closes_the_stream_and_is_audited(
     identity = Identity("ines", frozenset({"lending"}), frozenset({"employee"}), "api_key")
 
     async def first_token_then_leave() -> None:
-        stream = _sse(services, identity, Query("What is the LTV?"), answer())
+        asked = Asked(services, identity, Channel.HTTP, Query("What is the LTV?"))
+        stream = _sse(asked, answer())
         first = await stream.__anext__()
-        assert first["event"] == "token"
+        assert first["event"] == "draft"
         await stream.aclose()  # what sse-starlette does when the client disconnects
 
     anyio.run(first_token_then_leave)

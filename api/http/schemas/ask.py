@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.schemas.common import Filters, SearchResult
-from rag.answers import Answer
+from rag.answers import Answer, Speaker, Turn
 from rag.citations import Citation
 from rag.retrieval import SearchMode
 from rag.verification import SentenceCheck
+
+MAX_QUESTION_CHARS = 4000
+MAX_TURN_CHARS = 8000  # an earlier answer with its list of sources
+MAX_TURNS = 50  # the rewrite reads only the newest of them (COFFRE_HISTORY_TOKENS)
+# A channel's conversation id: printable, no spaces, as Teams, chat front ends and the chat
+# page write theirs.
+CONVERSATION_ID = r"^[A-Za-z0-9._:@|=+/-]{1,200}$"
+
+
+class TurnIn(BaseModel):
+    """An earlier turn of the conversation: who said it, and what."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    text: str = Field(..., min_length=1, max_length=MAX_TURN_CHARS)
+
+    def turn(self) -> Turn:
+        """The core's turn."""
+        return Turn(Speaker(self.role), self.text)
 
 
 class AskRequest(BaseModel):
@@ -22,8 +44,14 @@ class AskRequest(BaseModel):
         ]},
     )
 
-    question: str = Field(..., min_length=1, max_length=4000, description="The question.")
-    stream: bool = Field(False, description="Stream tokens as server-sent events.")
+    question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS,
+                          description="The question.")
+    stream: bool = Field(False, description="Stream the answer as server-sent events.")
+    history: list[TurnIn] = Field(default_factory=list, max_length=MAX_TURNS, description=(
+        "Earlier turns of the conversation, oldest first: a follow-up ('and for Lyon?') is "
+        "rewritten from them into a question that stands alone before it is searched."))
+    conversation_id: str | None = Field(None, pattern=CONVERSATION_ID, description=(
+        "The caller's id of the conversation, recorded with each answer in the audit trail."))
     top_k: int | None = Field(None, ge=1, le=20, description="Passages given to the model.")
     mode: SearchMode | None = Field(None, description="hybrid, vector or keyword.")
     filters: Filters | None = None
