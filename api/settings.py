@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(3650, ge=1, description="Audit records older than this are pruned (the chain stays verifiable).")
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+    public_url: str = Field("", description="Address employees reach this server at (e.g. https://coffre.bank.internal), used in links to cited passages (chat front ends, Teams cards); empty: http://HOST:PORT.")
+
+    @property
+    def base_url(self) -> str:
+        """Where links to this server point: COFFRE_PUBLIC_URL, else the listening address."""
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
     @field_validator("chunk_overlap")
     @classmethod
@@ -79,6 +85,13 @@ class Settings(BaseSettings):
         size = info.data.get("chunk_size", 200)
         if value >= size:
             raise ValueError(f"must be smaller than COFFRE_CHUNK_SIZE ({size})")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
         return value
 
     @field_validator("llm_model", "jwt_jwks_file")

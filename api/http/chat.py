@@ -3,8 +3,9 @@ already runs (Open WebUI, LibreChat, anything speaking the OpenAI API), with the
 and identity-provider tokens as the rest of the API, so each user keeps their own groups.
 
 Only checked text goes on the wire: an OpenAI client cannot take text back, so the model's
-draft is never sent. The answer's checked sentences are, one chunk each, then the list of
-the sources cited (or, for a refusal, its text). Every answer is audited as `/v1/ask`'s are.
+draft is never sent. The answer's checked sentences are, one chunk each as soon as each is
+checked, then the list of the sources cited with a `url_citation` annotation for each [n]
+marker (or, for a refusal, its text). Every answer is audited as `/v1/ask`'s are.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from api import access
 from api.auditing import Channel
 from api.http.answering import Asked, Failed, Recorded, audited, record_answer
 from api.http.deps import Caller, ServicesDep
+from api.http.schemas.annotations import url_citations
 from api.http.schemas.chat import (
     MODEL_ID,
     AssistantMessage,
@@ -144,15 +146,18 @@ def _usage(asked: Asked, sent: str) -> Usage:
 
 
 async def _ending(
-    asked: Asked, reply: _Reply, answer: Answer, sent: str, include_usage: bool
+    asked: Asked, reply: _Reply, answer: Answer, sentences: list[str], include_usage: bool
 ) -> list[dict[str, str]]:
-    """After the sentences: the sources or the refusal, the finish chunk, the usage, [DONE].
+    """After the sentences: the sources (with every marker's url_citation) or the refusal,
+    the finish chunk, the usage, [DONE].
 
     The full citations ride on the last chunk before [DONE].
     """
+    sent = "".join(sentence_piece(s, i == 0) for i, s in enumerate(sentences))
     closing = closing_piece(answer)
     details = CoffreDetails.of(answer)
-    ending = [reply.chunk(Delta(content=closing))] if closing else []
+    notes = url_citations(sentences, answer, asked.services.settings.base_url)
+    ending = [reply.chunk(Delta(content=closing, annotations=notes or None))] if closing else []
     ending.append(reply.chunk(Delta(), finish=True, coffre=None if include_usage else details))
     if include_usage:
         usage = await run_in_threadpool(_usage, asked, sent + closing)
@@ -169,6 +174,7 @@ async def _chunks(
     content it was sent (`audited`).
     """
     sent: list[str] = []
+    sentences: list[str] = []
     yield reply.chunk(Delta(role="assistant", content=""))
     async with aclosing(audited(asked, events, sent)) as stream:
         async for item in stream:
@@ -176,11 +182,11 @@ async def _chunks(
                 case CheckedSentence(text=text):
                     piece = sentence_piece(text, first=not sent)
                     sent.append(piece)
+                    sentences.append(text)
                     yield reply.chunk(Delta(content=piece))
                 case Recorded(answer=answer):
                     try:
-                        ending = await _ending(asked, reply, answer, "".join(sent),
-                                               include_usage)
+                        ending = await _ending(asked, reply, answer, sentences, include_usage)
                     except CoffreError as exc:
                         ending = _failure(exc)
                     for event in ending:
@@ -211,8 +217,10 @@ async def _complete(asked: Asked, reply: _Reply) -> ChatCompletion:
     await run_in_threadpool(record_answer, asked, answer)
     text = content(sentences, answer)
     usage = await run_in_threadpool(_usage, asked, text)
+    notes = url_citations(sentences, answer, asked.services.settings.base_url)
+    message = AssistantMessage(content=text, annotations=notes)
     return ChatCompletion(id=reply.id, created=reply.created, model=MODEL_ID,
-                          choices=[Choice(message=AssistantMessage(content=text))],
+                          choices=[Choice(message=message)],
                           usage=usage, coffre=CoffreDetails.of(answer))
 
 

@@ -3,6 +3,7 @@ demo corpus): what a chat front end speaking the OpenAI API gets from Coffre."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import openai
@@ -35,7 +36,7 @@ def _openai_asks(services: Services, question: str) -> list[dict[str, Any]]:
 
 
 def test_a_completion_answers_from_the_right_document_with_its_sources(
-    coffre: openai.OpenAI, demo_services: Services
+    coffre: openai.OpenAI, demo_services: Services, server_url: str
 ) -> None:
     completion = coffre.chat.completions.create(model="coffre", messages=[
         {"role": "system", "content": "You are a helpful assistant."},
@@ -47,6 +48,15 @@ def test_a_completion_answers_from_the_right_document_with_its_sources(
     assert not details["refused"], content
     assert (POLICY, 4) in _cited_files(details), details["citations"]
     assert "\n\nSources:\n- [" in content and ", page 4" in content
+    # Each [n] marker links to its passage in the on-premise passage view.
+    notes = choice.message.annotations or []
+    assert notes and all(n.type == "url_citation" for n in notes)
+    for note in notes:
+        cited = note.url_citation
+        assert re.fullmatch(r"\[\d+(, \d+)*\]", content[cited.start_index:cited.end_index])
+        assert cited.url.startswith(f"{server_url}/passage/")
+    assert any(POLICY.split(".")[0].replace("-", " ") in n.url_citation.title.lower()
+               or ", page 4" in n.url_citation.title for n in notes), notes
     assert completion.usage is not None and completion.usage.completion_tokens > 0
     assert completion.usage.total_tokens == (completion.usage.prompt_tokens
                                              + completion.usage.completion_tokens)
@@ -71,6 +81,44 @@ def test_a_streamed_completion_sends_checked_sentences_then_usage(
     details = (last.model_extra or {})["coffre"]
     assert not details["refused"], content
     assert (POLICY, 4) in _cited_files(details) and "Sources:" in content
+    # The sources' chunk carries every marker's url_citation, for the content as a whole.
+    [notes] = [(c.choices[0].delta.model_extra or {}).get("annotations") for c in chunks
+               if c.choices and "Sources:" in (c.choices[0].delta.content or "")]
+    assert notes and all(content[n["url_citation"]["start_index"]:
+                                 n["url_citation"]["end_index"]].startswith("[") for n in notes)
+
+
+def test_a_question_the_documents_do_not_answer_is_refused_plainly(
+    coffre: openai.OpenAI,
+) -> None:
+    question = "How many days of annual leave does a new employee get?"
+    completion = coffre.chat.completions.create(
+        model="coffre", messages=[{"role": "user", "content": question}])
+    content = completion.choices[0].message.content or ""
+    details = (completion.model_extra or {})["coffre"]
+    assert details["refused"] and details["citations"] == [], content
+    assert content.startswith("I don't know") and "Sources:" not in content
+    assert not completion.choices[0].message.annotations
+
+
+def test_a_follow_up_is_answered_for_what_it_asks_in_its_conversation(
+    coffre: openai.OpenAI, demo_services: Services
+) -> None:
+    first = "What is the hotel cap per night in Paris?"
+    opening = coffre.chat.completions.create(
+        model="coffre", messages=[{"role": "user", "content": first}])
+    said = opening.choices[0].message.content or ""
+    assert "210" in said, said
+    follow_up = coffre.chat.completions.create(model="coffre", messages=[
+        {"role": "user", "content": first}, {"role": "assistant", "content": said},
+        {"role": "user", "content": "And in London?"}])
+    content = follow_up.choices[0].message.content or ""
+    details = (follow_up.model_extra or {})["coffre"]
+    assert not details["refused"], content
+    assert "London" in (details["standalone_question"] or ""), details
+    assert "220" in content and "210" not in content.split("Sources:")[0], content
+    [record] = _openai_asks(demo_services, "And in London?")
+    assert "London" in record["standalone_question"]
 
 
 def test_models_lists_coffre(coffre: openai.OpenAI) -> None:

@@ -70,6 +70,15 @@ def test_a_completion_is_openai_shaped_cited_counted_and_audited(
                              "total_tokens": word_count(LTV_QUESTION) + word_count(content)}
     assert body["coffre"]["citations"][0]["title"] == "Retail Credit Policy"
     assert not body["coffre"]["refused"] and body["coffre"]["sentences"][0]["verified"]
+    # The [1] marker, linked to the passage it cites in the on-premise passage view.
+    citation = body["coffre"]["citations"][0]
+    [note] = choice["message"]["annotations"]
+    assert note["type"] == "url_citation"
+    cited = note["url_citation"]
+    assert content[cited["start_index"]:cited["end_index"]] == "[1]"
+    assert cited["url"] == (f"{services.settings.base_url}/passage/{citation['chunk_id']}"
+                            f"?start={citation['start']}&end={citation['end']}")
+    assert cited["title"] == "Retail Credit Policy"
     [record] = _asks(services)
     assert record["channel"] == Channel.OPENAI == "openai" and record["user"] == "employee-user"
     assert record["question"] == LTV_QUESTION and "70 percent" in record["answer"]
@@ -84,9 +93,11 @@ def test_a_stream_sends_the_role_then_sentences_sources_finish_and_done(
     first, *contents, finish, done = chunks
     assert first["choices"] == [{"index": 0, "delta": {"role": "assistant", "content": ""},
                                  "finish_reason": None}]
-    assert contents and all(set(c["choices"][0]["delta"]) == {"content"} for c in contents)
+    *sentences, sources = contents
+    assert sentences and all(set(c["choices"][0]["delta"]) == {"content"} for c in sentences)
     assert all(c["choices"][0]["finish_reason"] is None for c in contents)
-    assert contents[-1]["choices"][0]["delta"]["content"] == SOURCES
+    assert sources["choices"][0]["delta"]["content"] == SOURCES
+    assert [n["type"] for n in sources["choices"][0]["delta"]["annotations"]] == ["url_citation"]
     assert finish["choices"] == [{"index": 0, "delta": {}, "finish_reason": "stop"}]
     assert finish["coffre"]["citations"][0]["title"] == "Retail Credit Policy"
     assert done == "[DONE]" and all("usage" not in c for c in chunks[:-1])

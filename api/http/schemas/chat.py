@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.http.schemas.annotations import Annotation
 from api.http.schemas.ask import CitationOut, SentenceCheckOut
 from indexes.errors import InputError
 from rag.answers import Answer, Speaker, Turn
@@ -153,6 +154,9 @@ class CoffreDetails(BaseModel):
     refusal_reason: str | None
     citations: list[CitationOut]
     sentences: list[SentenceCheckOut]
+    standalone_question: str | None = Field(None, description=(
+        "The follow-up rewritten with the earlier messages into the question that was "
+        "searched and answered; null: the last user message was used as asked."))
 
     @classmethod
     def of(cls, answer: Answer) -> CoffreDetails:
@@ -161,7 +165,8 @@ class CoffreDetails(BaseModel):
         return cls(refused=answer.refused,
                    refusal_reason=reason.value if reason is not None else None,
                    citations=[CitationOut.of(c) for c in answer.citations],
-                   sentences=[SentenceCheckOut.of(c) for c in answer.checks])
+                   sentences=[SentenceCheckOut.of(c) for c in answer.checks],
+                   standalone_question=answer.standalone_question)
 
 
 class AssistantMessage(BaseModel):
@@ -169,6 +174,8 @@ class AssistantMessage(BaseModel):
 
     role: Literal["assistant"] = "assistant"
     content: str
+    annotations: list[Annotation] = Field(default_factory=list, description=(
+        "Each [n] marker of the content as a url_citation linking to the cited passage."))
 
 
 class Choice(BaseModel):
@@ -196,6 +203,9 @@ class Delta(BaseModel):
 
     role: Literal["assistant"] | None = Field(default=None, exclude_if=_absent)
     content: str | None = Field(default=None, exclude_if=_absent)
+    # On the chunk after the last sentence: every marker's url_citation, for the content
+    # as a whole.
+    annotations: list[Annotation] | None = Field(default=None, exclude_if=_absent)
 
 
 class ChunkChoice(BaseModel):
