@@ -4,7 +4,7 @@ Ingests the demo corpus into a throwaway data directory, serves the real app on 
 the configured answer model (the default one unless COFFRE_LLM / COFFRE_LLM_MODEL say
 otherwise), and measures over HTTP, in one run:
 
-- the normal time to first token of a streamed question (median of `--runs`, after a warm-up);
+- the normal time to first draft token of a streamed question (median of `--runs`, after a warm-up);
 - a client that reads the first token of a long answer and closes its socket, then, at once,
   the same streamed question from another client: its time to first token;
 - how long after the client closed its socket the dropped answer's stream was closed (its
@@ -47,7 +47,7 @@ def first_token(key: str, question: str, *, drop: bool = False) -> float:
                         json={"question": question, "stream": True}) as response:
         seconds = None
         for line in response.iter_lines():
-            if line.startswith("event: token") and seconds is None:
+            if line.startswith("event: draft") and seconds is None:
                 seconds = time.perf_counter() - started
                 if drop:
                     return seconds
