@@ -11,11 +11,27 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from indexes.errors import InputError
 from indexes.filters import SearchFilter
 from rag.citations import Citation
 from rag.prompt import PROMPT_VERSION
 from rag.retrieval import Hit, SearchMode
 from rag.verification import SentenceCheck
+
+# The longest question any channel takes (HTTP, chat completions, Teams, the CLI): a
+# question, not a document pasted in; the prompt's passages need the room.
+MAX_QUESTION_CHARS = 4000
+
+
+def checked_question(text: str, field: str = "question") -> str:
+    """The question as asked, or InputError naming `field` when it is blank or too long."""
+    if not text.strip():
+        raise InputError(f"{field}: the question is empty; ask one, e.g. "
+                         "\"How long is a valuation report valid for?\"")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InputError(f"{field}: the question is {len(text):,} characters, over the "
+                         f"limit of {MAX_QUESTION_CHARS:,}; ask one question at a time")
+    return text
 
 
 class Speaker(StrEnum):

@@ -13,7 +13,7 @@ from api.auditing import Channel, append, ask_record, interrupted_record, search
 from api.cli.common import DEMO_CORPUS, err, local_identity, open_services, out, run_ingest
 from api.generators import ensure_model
 from api.wiring import Services
-from rag.answers import Answer, DraftText, Finished, Query
+from rag.answers import Answer, DraftText, Finished, Query, checked_question
 from rag.generation import closing_stream
 from rag.retrieval import SearchMode
 
@@ -120,7 +120,8 @@ def print_answer(services: Services, question: str) -> Answer:
 
 def ask(ctx: typer.Context, question: str) -> None:
     """Answer a question from the documents, streaming, then list the sources."""
-    print_answer(open_services(ctx), question)
+    asked = checked_question(question, "QUESTION")  # before any model is loaded
+    print_answer(open_services(ctx), asked)
 
 
 def serve(

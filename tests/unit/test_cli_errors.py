@@ -16,7 +16,7 @@ from indexes.audit import AuditLog
 from indexes.errors import AuditError, EmbedderError
 from rag.errors import GenerationError, ModelBusyError
 from rag.generation import GenerationConfig
-from tests.unit.cli_kit import fake_wiring, run, write_corpus
+from tests.unit.cli_kit import fake_wiring, records, run, write_corpus
 from tests.unit.fakes import FakeEmbedder, FakeGenerator
 from tests.unit.http_kit import LTV_QUESTION
 
@@ -204,3 +204,14 @@ def test_main_maps_an_error_to_its_line_and_code(
 
 def test_wiring_defaults_to_the_real_settings(tmp_path: Path) -> None:
     assert Wiring().settings.__name__ == "load_settings"
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("   ", "QUESTION: the question is empty"),
+    ("x" * 4001, "QUESTION: the question is 4,001 characters, over the limit of 4,000"),
+])
+def test_a_blank_or_huge_question_is_refused_before_anything_loads(
+    tmp_path: Path, question: str, expected: str
+) -> None:
+    _one_red_line(run(fake_wiring(tmp_path), "ask", question), 2, expected)
+    assert not [r for r in records(tmp_path) if r["kind"] == "ask"]

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.http.schemas.common import Filters, SearchResult
-from rag.answers import Answer, Speaker, Turn
+from rag.answers import MAX_QUESTION_CHARS, Answer, Speaker, Turn
 from rag.citations import Citation
 from rag.retrieval import SearchMode
 from rag.verification import SentenceCheck
 
-MAX_QUESTION_CHARS = 4000
 MAX_TURN_CHARS = 8000  # an earlier answer with its list of sources
 MAX_TURNS = 50  # the rewrite reads only the newest of them (COFFRE_HISTORY_TOKENS)
 # A channel's conversation id: printable, no spaces, as Teams, chat front ends and the chat
@@ -27,6 +26,11 @@ class TurnIn(BaseModel):
 
     role: Literal["user", "assistant"]
     text: str = Field(..., min_length=1, max_length=MAX_TURN_CHARS)
+
+    @field_validator("text")
+    @classmethod
+    def _said_something(cls, value: str) -> str:
+        return _not_blank(value)
 
     def turn(self) -> Turn:
         """The core's turn."""
@@ -55,6 +59,18 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(None, ge=1, le=20, description="Passages given to the model.")
     mode: SearchMode | None = Field(None, description="hybrid, vector or keyword.")
     filters: Filters | None = None
+
+    @field_validator("question")
+    @classmethod
+    def _asks_something(cls, value: str) -> str:
+        return _not_blank(value)
+
+
+def _not_blank(value: str) -> str:
+    """Text with something in it besides white space (kept as sent)."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
 
 
 class CitationOut(BaseModel):

@@ -16,11 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.http.schemas.annotations import Annotation
 from api.http.schemas.ask import CitationOut, SentenceCheckOut
 from indexes.errors import InputError
-from rag.answers import Answer, Speaker, Turn
+from rag.answers import Answer, Speaker, Turn, checked_question
 from rag.citations import Citation
 
 MODEL_ID = "coffre"  # what front ends list and select: the assistant, whatever model runs it
-MAX_QUESTION_CHARS = 4000  # as /v1/ask
 # Where an answer's list of sources starts: added to answers, cut from history sent back.
 SOURCES_HEADING = "\n\nSources:\n"
 
@@ -86,11 +85,8 @@ class ChatRequest(_Lenient):
         users = [i for i, m in enumerate(self.messages) if m.role == "user"]
         if not users:
             raise InputError("messages: no message with role 'user' (the question)")
-        question = self.messages[users[-1]].text.strip()
-        if not question:
-            raise InputError("messages: the last user message has no text")
-        if len(question) > MAX_QUESTION_CHARS:
-            raise InputError(f"messages: the question is over {MAX_QUESTION_CHARS} characters")
+        question = checked_question(self.messages[users[-1]].text.strip(),
+                                    f"messages.{users[-1]}.content").strip()
         history = tuple(_turn(m) for m in self.messages[:users[-1]]
                         if m.role in ("user", "assistant") and m.text.strip())
         return question, history
