@@ -30,6 +30,7 @@ class RecordKind(StrEnum):
     UPLOAD = "upload"
     DELETE = "delete"
     SET_GROUPS = "set_groups"
+    REFUSED = "refused"  # a sender not answered for who they are (not registered, no role)
 
 
 class Channel(StrEnum):
@@ -147,6 +148,15 @@ def interrupted_record(
         "embedding_model": models.embedding_model,
         "prompt_version": PROMPT_VERSION,
     })
+
+
+def refused_record(
+    user: str, channel: Channel, reason: str, details: Mapping[str, Any]
+) -> AuditEntry:
+    """A sender not answered for who they are: why, and the channel's ids of them (never
+    what they asked, which Coffre was not entitled to read)."""
+    return AuditEntry(RecordKind.REFUSED, user,
+                      {"channel": channel.value, "reason": reason, **details})
 
 
 def upload_record(identity: Identity, file: str, groups: Sequence[str], status: str) -> AuditEntry:

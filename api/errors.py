@@ -51,3 +51,8 @@ class TooLargeError(InputError):
 class KeyStoreError(InputError):
     """An API key request is wrong: unknown role, no user, no such active key."""
 
+
+class ActivityError(InputError):
+    """A Bot Framework activity (Teams) that cannot be read: not JSON, or not an activity."""
+
+    http_status = 400

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -73,6 +73,18 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
     public_url: str = Field("", description="Address employees reach this server at (e.g. https://coffre.bank.internal), used in links to cited passages (chat front ends, Teams cards); empty: http://HOST:PORT.")
+    # Microsoft Teams (docs/teams.md): read only when the app is built, and only if the bot is on.
+    teams_app_id: str = Field("", description="Microsoft App ID (the Entra app registration's client id) of the Teams bot; empty: the bot is off and POST /api/messages does not exist (docs/teams.md).")
+    teams_loopback_connector: bool = Field(False, description="Tests only: replies to a Bot Connector on a loopback address (127.0.0.1, ::1, localhost) go without a token; any other address still needs COFFRE_TEAMS_APP_PASSWORD. Never in production.")
+    teams_app_password: SecretStr | None = Field(None, validate_default=True, description="Client secret of the bot's app registration, with which the bot gets its tokens for the Bot Connector; needed with COFFRE_TEAMS_APP_ID.")
+    teams_tenant_id: str = Field("", validate_default=True, description="Entra tenant (directory) id of the bot's single-tenant app registration, where its tokens are issued; needed with COFFRE_TEAMS_APP_ID.")
+    teams_jwks: str = Field("https://login.botframework.com/v1/.well-known/keys", description="Keys that sign the tokens Teams sends the bot: an https URL (the Bot Framework's by default) or a JWKS file.")
+    teams_issuers: str = Field("https://api.botframework.com", description="Comma-separated 'iss' values accepted on the tokens Teams sends the bot.")
+    teams_users: Path | None = Field(None, validate_default=True, description="TOML or JSON file mapping Teams users (tenant id, Entra object id) to Coffre users, groups and roles (docs/teams.md); a user not in it gets no answer; needed with COFFRE_TEAMS_APP_ID.")
+    teams_quotes: bool = Field(True, description="Quote the cited passages in Teams cards; false: titles, pages and links only, so no passage text goes through Microsoft 365.")
+    teams_contact: str = Field("the Coffre administrators", min_length=1, description="Whom a Teams user who is not registered is told to ask, e.g. 'the Coffre administrators (it-coffre@bank.example)'.")
+    teams_service_url_check: bool = Field(True, description="Accept only activities whose serviceUrl, where the replies go, is an https address on Microsoft's Bot Connector hosts (botframework.com, smba.trafficmanager.net, ...) or COFFRE_TEAMS_SERVICE_HOSTS; false only for tests against a loopback connector.")
+    teams_service_hosts: str = Field("", description="Comma-separated hosts (their subdomains included) accepted as serviceUrl besides Microsoft's, e.g. a sovereign cloud's Bot Connector.")
 
     @property
     def base_url(self) -> str:
@@ -97,6 +109,42 @@ class Settings(BaseSettings):
     @field_validator("llm_model", "jwt_jwks_file")
     @classmethod
     def _file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+    @field_validator("teams_app_password", "teams_tenant_id")
+    @classmethod
+    def _teams_credentials(cls, value: SecretStr | str | None, info: Any) -> Any:
+        # Without them the bot cannot get a token to reply (a loopback test connector needs none).
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if info.data.get("teams_app_id") and not info.data.get("teams_loopback_connector") \
+                and not (secret or "").strip():
+            raise ValueError("needed when COFFRE_TEAMS_APP_ID is set (docs/teams.md)")
+        return value
+
+    @field_validator("teams_jwks")
+    @classmethod
+    def _teams_keys(cls, value: str) -> str:
+        if value.startswith("https://"):
+            return value
+        if value.startswith("http://") or not Path(value).is_file():
+            raise ValueError(f"{value} is neither an https URL nor an existing JWKS file")
+        return value
+
+    @field_validator("teams_issuers")
+    @classmethod
+    def _teams_issuers(cls, value: str, info: Any) -> str:
+        if info.data.get("teams_app_id") and not [i for i in value.split(",") if i.strip()]:
+            raise ValueError("needs at least one issuer when COFFRE_TEAMS_APP_ID is set")
+        return value
+
+    @field_validator("teams_users")
+    @classmethod
+    def _teams_users(cls, value: Path | None, info: Any) -> Path | None:
+        if value is None and info.data.get("teams_app_id"):
+            raise ValueError("needed when COFFRE_TEAMS_APP_ID is set: the file of the Teams users "
+                             "Coffre answers (docs/teams.md)")
         if value is not None and not value.is_file():
             raise ValueError(f"file {value} does not exist")
         return value
