@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.generators import warm_up as warm_up_generator
-from api.http import ask, audit, chat, chunks, documents, health, search
+from api.http import ask, audit, chat, chunks, documents, health, pages, search, teams
 from api.wiring import Services
 from indexes.errors import CoffreError
 
@@ -66,6 +66,9 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
     app.state.services = services
     app.add_exception_handler(CoffreError, coffre_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    for routes in (health, search, ask, chat, documents, chunks, audit):
+    for routes in (health, pages, search, ask, chat, documents, chunks, audit):
         app.include_router(routes.router)
+    bot = teams.router_for(services)  # POST /api/messages, only when Teams is configured
+    if bot is not None:
+        app.include_router(bot)
     return app

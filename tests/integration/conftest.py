@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -19,10 +21,18 @@ from api.settings import load_settings
 from api.wiring import Services, build_services
 from rag import catalogue
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_CORPUS = ROOT / "bench" / "demo" / "corpus"
 SHARED = ROOT.parent / "shared"
-
+# Debian's chromium, driven by Playwright (no browser download); no network of its own.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -120,3 +130,24 @@ def client(server_url: str, employee_key: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server_url, timeout=300,
                       headers={"authorization": f"Bearer {employee_key}"}) as http:
         yield http
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Headless Chromium: skipped on a developer's machine without it, failed in CI."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def browser_page(browser: Browser) -> Page:
+    """A page of its own browser context (fresh sessionStorage), in the browser's locale."""
+    return browser.new_page()
