@@ -129,6 +129,7 @@ def ask_record(
         "sentences": [{"text": c.text, "verified": c.verified, "support": c.support}
                       for c in answer.checks],
         "model": answer.model,
+        "endpoint": answer.served_by,  # endpoint URL or local:N; None: the in-process model
         "model_sha256": models.answer_model_sha256,
         "embedding_model": models.embedding_model,
         "prompt_version": PROMPT_VERSION,

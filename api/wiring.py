@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from api.admission import Admission, AdmissionConfig
 from api.auditing import Provenance
 from api.auth import Authenticator, JwtConfig
 from api.generators import LazyGenerator
 from api.keys import KeyStore
+from api.metrics import Metrics, fresh_metrics
 from api.settings import BGE_SMALL, BUNDLED, Settings
 from indexes.audit import AuditLog
 from indexes.embedder import Embedder, SentenceTransformerEmbedder, default_embedding_model_path
@@ -24,10 +27,15 @@ from rag.answering import AnswerConfig, Answerer
 from rag.catalogue import package_folder
 from rag.citations import CitationBuilder
 from rag.generation import GenerationConfig, Generator, LlamaCppGenerator
+from rag.pool import GeneratorPool, worker_pool
+from rag.remote import EndpointConfig, LocalVocabulary, endpoint_pool
 from rag.reranking import Reranker, bundled_reranker_path, load_reranker
 from rag.retrieval import RetrievalConfig, Retriever
 from rag.search import Searcher
 from rag.translation import QueryTranslator
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,9 @@ class Services:
     keys: KeyStore
     authenticator: Authenticator
     audit: AuditLog
+    admission: Admission  # answer slots and queue, shared by every answering channel
+    # Its own registry: every Services (in tests, many at once) counts apart.
+    metrics: Metrics = field(default_factory=fresh_metrics)
 
     def provenance(self) -> Provenance:
         """The models behind this service's answers, as the audit trail names them.
@@ -95,15 +106,52 @@ def llm_path(settings: Settings) -> Path:
     return catalogue.model_path(model, models_dir(settings))
 
 
-def build_generator(settings: Settings) -> LlamaCppGenerator:
+def build_generator(
+    settings: Settings, *, transport: httpx.BaseTransport | None = None
+) -> Generator:
+    """The answer model the settings name, neither loaded nor connected yet: the servers of
+    COFFRE_GENERATOR_URLS (`transport` stands in for the network in tests), else
+    COFFRE_WORKERS copies of the in-process model, else the one in-process model."""
+    urls = [u.strip() for u in settings.generator_urls.split(",") if u.strip()]
+    if urls:
+        return remote_generator(settings, urls, transport)
+    if settings.workers == 1:
+        return local_generator(settings)
+    # COFFRE_THREADS is per worker; unset, the cores are shared out rather than oversubscribed.
+    threads = settings.threads if "threads" in settings.model_fields_set else \
+        max(1, settings.threads // settings.workers)
+    return worker_pool([local_generator(settings, threads) for _ in range(settings.workers)],
+                       wait_s=settings.generation_wait_s)
+
+
+def local_generator(settings: Settings, threads: int | None = None) -> LlamaCppGenerator:
     """The in-process GGUF model named by the settings (not loaded yet)."""
     return LlamaCppGenerator(
         llm_path(settings),
         context_size=settings.context_size,
-        threads=settings.threads,
+        threads=threads or settings.threads,
         gpu_layers=settings.gpu_layers,
         wait_s=settings.generation_wait_s,
+        prompt_cache=settings.prompt_cache,
     )
+
+
+def remote_generator(
+    settings: Settings, urls: list[str], transport: httpx.BaseTransport | None = None
+) -> GeneratorPool:
+    """The generation servers behind one generator. A GGUF file named by COFFRE_LLM_MODEL
+    or COFFRE_LLM is their model: read vocabulary-only, it counts tokens and gives the chat
+    template here; without one, the servers count them."""
+    key = settings.generator_api_key
+    configs = [EndpointConfig(url, settings.generator_kind, settings.generator_capacity,
+                              settings.generator_model or None,
+                              key.get_secret_value() if key else None,
+                              settings.generator_timeout_s) for url in urls]
+    vocabulary = LocalVocabulary(llm_path(settings)) if settings.llm_model or settings.llm \
+        else None
+    return endpoint_pool(configs, context_size=settings.context_size, vocabulary=vocabulary,
+                         wait_s=settings.generation_wait_s,
+                         health_s=settings.generator_health_s, transport=transport)
 
 
 def embedding_languages(settings: Settings) -> list[str]:
@@ -241,4 +289,13 @@ def build_services(
     return Services(
         settings, embedder, index, ingester, retriever, searcher, generator, answerer, keys,
         Authenticator(keys, jwt_config(settings)), audit_log(settings),
+        admission=admission(settings, generator), metrics=fresh_metrics(),
     )
+
+
+def admission(settings: Settings, generator: Generator) -> Admission:
+    """The answer slots (the generator's capacity unless COFFRE_MAX_ANSWERS says) and queue."""
+    config = AdmissionConfig(settings.max_answers, settings.answer_queue,
+                             settings.queue_wait_s, settings.service_time_s)
+    # Read at the first question: the capacity of a lazily built model needs the model.
+    return Admission(config, lambda: generator.capacity)

@@ -14,16 +14,19 @@ branch in its `errors` module::
     │   │   └── UnsupportedFileError  415
     │   ├── EvalError                              rag.evaluation.errors: a bad evaluation set
     │   ├── KeyStoreError                          api.errors: unknown role, no user, no key
-    │   └── TooLargeError            413           api.errors: an upload over the limit
+    │   ├── TooLargeError            413           api.errors: an upload over the limit
+    │   └── ActivityError            400           api.errors: a Teams activity unreadable
     ├── AuthError                    401, exit 2  api.errors: no or bad credentials
     ├── ForbiddenError               403, exit 2  api.errors: the role or groups do not allow it
     ├── NotFoundError                404, exit 2  api.errors: no such document, chunk or key
+    ├── TooBusyError                 429, exit 3  api.errors: answer slots and queue full
     └── UnavailableError             503, exit 3  a model, store or trail cannot serve now
         ├── IndexStoreError                        here: the index or store
         │   ├── ModelMismatchError                 index built with another embedding model
         │   ├── EmbedderError                      the embedding model cannot be loaded
         │   └── StoreError                         the store is unreadable or inconsistent
         ├── AuditError                             here: no audit record, so no answer
+        ├── QueueTimeoutError        Retry-After   api.errors: queued past COFFRE_QUEUE_WAIT_S
         ├── GenerationError          exit 4        rag.errors: the answer model failed
         │   └── ModelBusyError       Retry-After   the model stayed busy past the wait limit
         ├── RerankerError                          rag.errors: the cross-encoder failed

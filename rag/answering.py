@@ -27,7 +27,7 @@ from rag.answers import (
 from rag.checking import Checked, Grounds, TranslatedReading, passages_answer
 from rag.citations import CitationBuilder
 from rag.followup import Rewrite, rewrite_follow_up
-from rag.generation import GenerationConfig, Generator, closing_stream, continued
+from rag.generation import GenerationConfig, Generator, closing_stream, continued, served_by
 from rag.prompt import Prompt, build_prompt
 from rag.release import SentenceRelease, Verdicts
 from rag.replies import refusal_text
@@ -79,6 +79,7 @@ class _Draft:
     decode_s: float | None = None
     tokens: int = 0
     check_s: float = 0.0  # the answer check asked while generation paused
+    served_by: str | None = None  # the endpoint or worker of its first piece
 
 
 @dataclass(frozen=True)
@@ -188,12 +189,14 @@ class Answerer:
         pieces: list[str] = []
         first: float | None = None
         check_s = 0.0
+        served: str | None = None  # a paused answer may go on elsewhere: the first counts
         while True:
             messages = continued(prompt.messages, "".join(pieces))
             paused = False
             with closing_stream(self.generator.stream(messages, self.config.generation)) as out:
                 for piece in out:
                     first = first if first is not None else time.perf_counter() - asked.started
+                    served = served or served_by(out)
                     pieces.append(piece)
                     yield DraftText(piece)
                     yield from release.read("".join(pieces))
@@ -210,7 +213,7 @@ class Answerer:
             return _Draft(check_s=check_s)
         # Each streamed piece is one token: decoding speed for the model comparison.
         decode_s = time.perf_counter() - asked.started - first - check_s
-        return _Draft("".join(pieces), first, decode_s, len(pieces), check_s)
+        return _Draft("".join(pieces), first, decode_s, len(pieces), check_s, served)
 
     def _final_verdict(
         self, asked: _Asked, sources: tuple[Hit, ...], release: SentenceRelease
@@ -281,9 +284,10 @@ class Answerer:
             # Said in the language of the question used (a bare "Lyon ?" in a French talk).
             refusal = Answer(question, refusal_text(asked.used), True, (), sources, model,
                              timings=timings, refusal_reason=outcome.reason,
-                             search_query=search_query, standalone_question=standalone)
+                             search_query=search_query, standalone_question=standalone,
+                             served_by=draft.served_by)
             return refusal
         checked = outcome.checked
         return Answer(question, outcome.text, False, checked.citations, sources, model,
                       timings=timings, checks=checked.checks, search_query=search_query,
-                      standalone_question=standalone)
+                      standalone_question=standalone, served_by=draft.served_by)

@@ -118,6 +118,9 @@ class Answer:
     # The follow-up rewritten from the conversation, which was searched, prompted and checked
     # instead of `question`; None when the question was used as asked.
     standalone_question: str | None = None
+    # Where the answer was generated: a generation endpoint's base URL, `local:N` for worker
+    # N of COFFRE_WORKERS; None for the one in-process model, or when nothing was generated.
+    served_by: str | None = None
 
 
 @dataclass(frozen=True)

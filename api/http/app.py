@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.generators import warm_up as warm_up_generator
-from api.http import ask, audit, chat, chunks, documents, health, pages, search, teams
+from api.http import ask, audit, chat, chunks, documents, health, metrics, pages, search, teams
+from api.metrics import MetricsMiddleware
 from api.wiring import Services
 from indexes.errors import CoffreError
 
@@ -71,4 +72,14 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
     bot = teams.router_for(services)  # POST /api/messages, only when Teams is configured
     if bot is not None:
         app.include_router(bot)
+    if services.settings.metrics:
+        _measure(app, services)
     return app
+
+
+def _measure(app: FastAPI, services: Services) -> None:
+    """GET /metrics, and every request counted and timed by its route template."""
+    # A Services without an admission controller exports no slots or queue.
+    services.metrics.follow_admission(getattr(services, "admission", None))
+    app.include_router(metrics.router)
+    app.add_middleware(MetricsMiddleware, metrics=services.metrics)

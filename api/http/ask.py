@@ -82,8 +82,10 @@ async def ask(
                   top_k=body.top_k, mode=body.mode, conversation_id=body.conversation_id)
     channel = Channel.WEB if x_coffre_client == CHAT_PAGE else Channel.HTTP
     asked = Asked(services, identity, channel, query)
+    services.admission.check()  # "busy, ask again in N s" before anything starts
     if not body.stream:
-        answer = await run_in_threadpool(services.answerer.ask, query)
+        async with services.admission.slot():
+            answer = await run_in_threadpool(services.answerer.ask, query)
         await run_in_threadpool(record_answer, asked, answer)
         return AskResponse.of(answer)
     return EventSourceResponse(_sse(asked, services.answerer.stream(query)))

@@ -62,6 +62,7 @@ _ERROR_KINDS: dict[int, tuple[str, str | None]] = {
     403: ("permission_error", "forbidden"),
     404: ("invalid_request_error", "not_found"),
     422: ("invalid_request_error", "invalid_value"),
+    429: ("rate_limit_error", "rate_limit_exceeded"),
     503: ("server_error", "unavailable"),
 }
 STREAM_DESCRIPTION = (
@@ -108,10 +109,12 @@ def _shared_start(places: list[list[str]]) -> list[str]:
 
 @dataclass(frozen=True)
 class _Reply:
-    """The completion being written: its id and creation time, shared by all its chunks."""
+    """The completion being written: its id and creation time, shared by all its chunks, and
+    the address its passage links start with."""
 
     id: str
     created: int
+    links: str
 
     def chunk(self, delta: Delta, *, finish: bool = False,
               coffre: CoffreDetails | None = None) -> dict[str, str]:
@@ -156,7 +159,7 @@ async def _ending(
     sent = "".join(sentence_piece(s, i == 0) for i, s in enumerate(sentences))
     closing = closing_piece(answer)
     details = CoffreDetails.of(answer)
-    notes = url_citations(sentences, answer, asked.services.settings.base_url)
+    notes = url_citations(sentences, answer, reply.links)
     ending = [reply.chunk(Delta(content=closing, annotations=notes or None))] if closing else []
     ending.append(reply.chunk(Delta(), finish=True, coffre=None if include_usage else details))
     if include_usage:
@@ -213,11 +216,12 @@ def _collect(events: Iterator[AnswerEvent]) -> tuple[list[str], Answer]:
 async def _complete(asked: Asked, reply: _Reply) -> ChatCompletion:
     """The whole answer at once, with the same content its stream would have sent."""
     events = asked.services.answerer.stream(asked.query)
-    sentences, answer = await run_in_threadpool(_collect, events)
+    async with asked.services.admission.slot():
+        sentences, answer = await run_in_threadpool(_collect, events)
     await run_in_threadpool(record_answer, asked, answer)
     text = content(sentences, answer)
     usage = await run_in_threadpool(_usage, asked, text)
-    notes = url_citations(sentences, answer, asked.services.settings.base_url)
+    notes = url_citations(sentences, answer, reply.links)
     message = AssistantMessage(content=text, annotations=notes)
     return ChatCompletion(id=reply.id, created=reply.created, model=MODEL_ID,
                           choices=[Choice(message=message)],
@@ -231,7 +235,7 @@ async def _complete(asked: Asked, reply: _Reply) -> ChatCompletion:
     responses={200: {"description": STREAM_DESCRIPTION}},
 )
 async def chat_completions(
-    body: ChatRequest, identity: Caller, services: ServicesDep
+    body: ChatRequest, identity: Caller, services: ServicesDep, request: Request
 ) -> ChatCompletion | EventSourceResponse:
     """Answer the last user message from the passages the caller may read, the earlier
     messages as its history; every answer is audited first."""
@@ -239,7 +243,10 @@ async def chat_completions(
     question, history = body.conversation()
     query = Query(question, history=history, search_filter=access.search_filter(identity))
     asked = Asked(services, identity, Channel.OPENAI, query)
-    reply = _Reply(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()))
+    # Links to passages: COFFRE_PUBLIC_URL, else the address this request came to.
+    links = services.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    reply = _Reply(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), links)
+    services.admission.check()  # a 429 a client can retry, before the response starts
     if not body.stream:
         return await _complete(asked, reply)
     include_usage = body.stream_options is not None and body.stream_options.include_usage

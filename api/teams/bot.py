@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from api import access
 from api.auditing import Channel
 from api.auth import Identity
-from api.errors import ForbiddenError
+from api.errors import ForbiddenError, TooBusyError
 from api.http.answering import Asked, Failed, Recorded, audited
 from api.teams import messages
 from api.teams.cards import (
@@ -137,6 +137,11 @@ class TeamsBot(ActivityHandler):
             return
         identity = await self._identify(context, activity)
         if identity is None:
+            return
+        try:
+            self.services.admission.check()  # every slot and queue place taken: say so now
+        except TooBusyError as busy:
+            await context.send_activity(notice_activity(messages.failed(busy)))
             return
         conversation_id = activity.conversation.id if activity.conversation else ""
         thread = Thread(conversation_id, identity.user)

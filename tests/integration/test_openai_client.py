@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -54,7 +55,9 @@ def test_a_completion_answers_from_the_right_document_with_its_sources(
     for note in notes:
         cited = note.url_citation
         assert re.fullmatch(r"\[\d+(, \d+)*\]", content[cited.start_index:cited.end_index])
+        # The address the request came to (COFFRE_PUBLIC_URL is not set): the link opens.
         assert cited.url.startswith(f"{server_url}/passage/")
+        assert httpx.get(cited.url, timeout=30).status_code == 200
     assert any(POLICY.split(".")[0].replace("-", " ") in n.url_citation.title.lower()
                or ", page 4" in n.url_citation.title for n in notes), notes
     assert completion.usage is not None and completion.usage.completion_tokens > 0

@@ -92,6 +92,7 @@ class FakeGenerator:
         self.pieces = list(pieces)
         self._model_id = model_id
         self._context_size = context_size
+        self._capacity = 1
         self.verdict = verdict
         self.verdicts: list[str] = []
         self.calls: list[list[dict[str, str]]] = []
@@ -109,6 +110,10 @@ class FakeGenerator:
     @property
     def context_size(self) -> int:
         return self._context_size
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())

@@ -42,6 +42,14 @@ class _Sampler:
         self.accepted.append(token)
 
 
+class _Context:
+    def __init__(self, states: list[str]) -> None:
+        self.states = states
+
+    def kv_cache_clear(self) -> None:
+        self.states.append("cleared")
+
+
 class _Vocabulary:
     def token_get_text(self, token: int) -> str:
         return {1: "<s>", 2: "</s>"}[token]
@@ -64,9 +72,19 @@ class StandInLlama:
         self.states: list[str] = []  # "saved" / "loaded" / "reset", in order
         self.prompts: list[list[int]] = []
         self.primed: list[int] = []  # tokens the repeat penalty of a continuation counts
+        self.input_ids: list[int] = []  # what the context holds, as llama-cpp-python's
+        self.n_tokens = 0
+        self.evaluated: list[list[int]] = []
+        self._ctx = _Context(self.states)
 
     def reset(self) -> None:
         self.states.append("reset")
+        self.input_ids, self.n_tokens = [], 0
+
+    def eval(self, tokens: list[int]) -> None:
+        self.evaluated.append(list(tokens))
+        self.input_ids = [*self.input_ids[:self.n_tokens], *tokens]
+        self.n_tokens = len(self.input_ids)
 
     def save_state(self) -> str:
         self.states.append("saved")
@@ -137,7 +155,8 @@ def test_a_paused_answer_goes_on_from_its_saved_context(tmp_path: Path) -> None:
     llama.produced = 1  # the stand-in goes on where the paused answer stopped
     rest = list(model.stream(continued(MESSAGES, "The fee "), answer))
     assert rest == ["is five ", "euros."]
-    assert llama.states == ["reset", "saved", "reset", "loaded state after 1"]
+    # Paused: its context saved; loaded again to go on, whatever ran in between.
+    assert llama.states == ["reset", "saved", "reset", "cleared", "loaded state after 1"]
     # The prompt: the chat as the model's template writes it, then the reply so far.
     assert llama.prompts[-1] == llama.tokenize(b"<|user|>Question?</s><|assistant|>The fee ")
     # Repeats of the reply so far are penalised as in the stream that wrote it.
@@ -212,3 +231,36 @@ def test_a_cancelled_async_consumer_closes_the_blocking_stream() -> None:
 
     assert anyio.run(consume_one_then_cancel) == ["t0"]
     assert closed.is_set()
+
+
+INSTRUCTIONS = " ".join(f"rule{i}" for i in range(40))  # a fixed start of 40 "tokens"
+
+
+def _asking(question: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": INSTRUCTIONS}, {"role": "user", "content": question}]
+
+
+def test_the_fixed_start_of_answer_prompts_is_evaluated_once_and_kept(tmp_path: Path) -> None:
+    model = generator(tmp_path, ["Five euros."])
+    llama: StandInLlama = model._llm  # type: ignore[assignment]
+    assert list(model.stream(_asking("What is the fee?"), GenerationConfig())) == ["Five euros."]
+    [start] = llama.evaluated  # the instructions, as the template writes them
+    assert len(start) >= 40 and llama.states == ["reset", "saved"]
+    # A check evaluated in between leaves other tokens in the context...
+    list(model.stream(MESSAGES, GenerationConfig(max_tokens=3, purpose=Purpose.CHECK)))
+    llama.input_ids, llama.n_tokens = [7, 7, 7], 3
+    # ...the next answer loads the kept start instead of evaluating it again.
+    list(model.stream(_asking("And the card limit?"), GenerationConfig()))
+    assert llama.states == ["reset", "saved", "reset", "cleared", "loaded state after 0"]
+    assert len(llama.evaluated) == 1 and model.prompt_cache is not None
+    assert model.prompt_cache.hits == 1
+
+
+def test_without_the_prompt_cache_every_prompt_starts_from_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "model.gguf"
+    path.write_bytes(b"GGUF" + bytes(16))
+    model = LlamaCppGenerator(path, prompt_cache=False)
+    model._llm = StandInLlama(["Five euros."])  # type: ignore[assignment]
+    list(model.stream(_asking("What is the fee?"), GenerationConfig()))
+    list(model.stream(_asking("And the card limit?"), GenerationConfig()))
+    assert model._llm.states == ["reset", "reset"]  # type: ignore[attr-defined]

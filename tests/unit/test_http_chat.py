@@ -76,7 +76,7 @@ def test_a_completion_is_openai_shaped_cited_counted_and_audited(
     assert note["type"] == "url_citation"
     cited = note["url_citation"]
     assert content[cited["start_index"]:cited["end_index"]] == "[1]"
-    assert cited["url"] == (f"{services.settings.base_url}/passage/{citation['chunk_id']}"
+    assert cited["url"] == (f"http://testserver/passage/{citation['chunk_id']}"
                             f"?start={citation['start']}&end={citation['end']}")
     assert cited["title"] == "Retail Credit Policy"
     [record] = _asks(services)
@@ -288,7 +288,7 @@ def test_a_client_gone_mid_stream_closes_the_answer_and_is_audited(services: Ser
     asked = Asked(services, identity, Channel.OPENAI, Query("What is the LTV?"))
 
     async def one_sentence_then_leave() -> list[str]:
-        stream = _chunks(asked, answer(), _Reply("chatcmpl-1", 0), False)
+        stream = _chunks(asked, answer(), _Reply("chatcmpl-1", 0, "http://testserver"), False)
         received = [(await stream.__anext__())["data"], (await stream.__anext__())["data"]]
         await stream.aclose()  # what sse-starlette does when the client disconnects
         return received

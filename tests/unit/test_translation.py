@@ -168,6 +168,7 @@ def test_over_http_the_translation_is_reported_audited_and_filtered_like_the_que
 ) -> None:
     from fastapi.testclient import TestClient
 
+    from api.admission import Admission, AdmissionConfig
     from api.app import create_app
     from api.auth import Authenticator
     from api.keys import KeyStore
@@ -186,7 +187,8 @@ def test_over_http_the_translation_is_reported_audited_and_filtered_like_the_que
     audit = AuditLog(tmp_path / "audit.sqlite3")
     services = Services(load_settings(data_dir=tmp_path), embedder, index, None,  # type: ignore[arg-type]
                         core.searcher.retriever, core.searcher, generator, core, keys,
-                        Authenticator(keys), audit)
+                        Authenticator(keys), audit,
+                        admission=Admission(AdmissionConfig(), lambda: 1))
     lender, _ = keys.create("lea", ["lending", "staff"], "employee")
     outsider, _ = keys.create("omar", ["staff"], "employee")
     with TestClient(create_app(services, warm_up=False)) as http:

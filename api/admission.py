@@ -1,0 +1,201 @@
+"""Admission control: a bounded number of answers in progress, a bounded queue, and "busy,
+retry in N s" past them, decided before an answer's response starts.
+
+One llama.cpp context answers one question at a time (a pool of them, `capacity` at once).
+Every answering channel (`/v1/ask`, `/v1/chat/completions`, Teams, the chat page) calls
+`check()` before its response starts (`TooBusyError`, 429 with `Retry-After`, when the queue
+is full), then answers inside `async with admission.slot():`, which takes a slot at once or
+waits in the queue. The wait is on the event loop, never in a worker thread, so a client
+that goes away while queued leaves the queue at once; one that waits past `wait_s` gets
+`QueueTimeoutError` (503 with `Retry-After`). Taking the slot inside the answer's own
+`async with` means a response that never starts holds nothing. Searches never come here:
+they do not wait behind answers.
+
+`Retry-After` is the measured mean service time of recent answers times the answers ahead,
+spread over the slots (`ServiceTime`); before any answer it is the configured estimate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+from api.errors import QueueTimeoutError, TooBusyError
+
+
+@dataclass(frozen=True)
+class AdmissionConfig:
+    """The bounds: answers in progress (0: the generator's capacity), answers waiting, how
+    long one may wait, and the service time assumed before any was measured."""
+
+    capacity: int = 0
+    queue: int = 8
+    wait_s: float = 120.0
+    service_s: float = 30.0
+
+
+class ServiceTime:
+    """A moving mean of how long answers hold their slot (exponentially weighted)."""
+
+    def __init__(self, initial_s: float, weight: float = 0.3) -> None:
+        self.mean_s = initial_s
+        self.weight = weight
+        self.measured = 0
+
+    def add(self, seconds: float) -> None:
+        """Count one more answer's time; the first measured one replaces the estimate."""
+        self.mean_s = seconds if not self.measured else (
+            self.weight * seconds + (1 - self.weight) * self.mean_s)
+        self.measured += 1
+
+
+class Admission:
+    """Slots for answers in progress and a queue before them (thread-safe)."""
+
+    def __init__(
+        self, config: AdmissionConfig, capacity: Callable[[], int],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self._capacity = capacity  # read at the first admission: building may load a model
+        self._slots: int | None = None
+        self.clock = clock
+        self.service = ServiceTime(config.service_s)
+        self._lock = threading.Lock()
+        self._running = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
+        self.rejected = 0
+
+    @property
+    def slots(self) -> int:
+        """Answers in progress at most."""
+        if self._slots is None:
+            self._slots = max(1, self.config.capacity or self._capacity())
+        return self._slots
+
+    @property
+    def in_flight(self) -> int:
+        """Answers in progress now."""
+        return self._running
+
+    @property
+    def queued(self) -> int:
+        """Answers waiting for a slot now."""
+        return len(self._waiting)
+
+    def retry_after(self) -> int:
+        """Seconds until a slot is likely free for one more request: the answers ahead of
+        it (in progress and queued) times the mean service time, over the slots."""
+        ahead = self._running + len(self._waiting) + 1
+        return max(1, math.ceil(self.service.mean_s * ahead / self.slots - 1e-9))
+
+    def check(self) -> None:
+        """TooBusyError (429) now when one more answer could not even queue."""
+        slots = self.slots
+        with self._lock:
+            if self._running >= slots and len(self._waiting) >= self.config.queue:
+                self.rejected += 1
+                raise TooBusyError(self.retry_after(), self._running, len(self._waiting))
+
+    def slot(self) -> Ticket:
+        """The slot of one answer, to hold with `async with` (see the module docstring)."""
+        return Ticket(self)
+
+    def _admit(self) -> asyncio.Future[None] | None:
+        """A slot now (None), or a place in the queue to wait on; TooBusyError past it."""
+        slots = self.slots
+        with self._lock:
+            if self._running < slots and not self._waiting:
+                self._running += 1
+                return None
+            if len(self._waiting) >= self.config.queue:
+                self.rejected += 1
+                raise TooBusyError(self.retry_after(), self._running, len(self._waiting))
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            return waiter
+
+    def _leave_queue(self, waiter: asyncio.Future[None]) -> bool:
+        """Take a waiter out of the queue; False when it was already handed a slot."""
+        with self._lock:
+            if waiter in self._waiting:
+                self._waiting.remove(waiter)
+                return True
+            return False
+
+    def _release(self, held_s: float) -> None:
+        """Give a slot back after an answer held it `held_s` seconds."""
+        self.service.add(held_s)
+        self._pass_on()
+
+    def _pass_on(self) -> None:
+        """A slot freed: to the first waiter still waiting, else back to the free ones."""
+        with self._lock:
+            while self._waiting:
+                waiter = self._waiting.popleft()
+                if not waiter.done():
+                    # The slot passes on; the waiter's loop wakes it (this may be another).
+                    waiter.get_loop().call_soon_threadsafe(_hand_over, waiter, self)
+                    return
+            self._running -= 1
+
+
+def _hand_over(waiter: asyncio.Future[None], admission: Admission) -> None:
+    """Wake a waiter with its slot; one cancelled meanwhile passes the slot on."""
+    if waiter.done():
+        admission._pass_on()
+    else:
+        waiter.set_result(None)
+
+
+class Ticket:
+    """One answer's slot: `async with` waits for it (at once when one is free), then holds
+    it until the block ends, however it ends."""
+
+    def __init__(self, admission: Admission) -> None:
+        self.admission = admission
+        self._held_since: float | None = None
+        self.waited_s = 0.0
+        self.queued = False  # whether it had to wait
+
+    async def __aenter__(self) -> Ticket:
+        admission = self.admission
+        began = admission.clock()
+        waiter = admission._admit()
+        if waiter is not None:
+            self.queued = True
+            try:
+                await asyncio.wait_for(asyncio.shield(waiter), admission.config.wait_s)
+            except TimeoutError:
+                self._give_up(waiter)
+                raise QueueTimeoutError(admission.config.wait_s,
+                                        admission.retry_after()) from None
+            except asyncio.CancelledError:
+                self._give_up(waiter)  # the client went away while queued
+                raise
+        self._held_since = admission.clock()
+        self.waited_s = self._held_since - began
+        return self
+
+    def _give_up(self, waiter: asyncio.Future[None]) -> None:
+        if self.admission._leave_queue(waiter):
+            return
+        # The slot was handed over as this one gave up: pass it on.
+        if waiter.done() and not waiter.cancelled():
+            self.admission._pass_on()
+        else:
+            waiter.cancel()  # the hand-over, still to run, passes it on
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._held_since is not None:
+            held, self._held_since = self.admission.clock() - self._held_since, None
+            self.admission._release(held)
