@@ -35,7 +35,7 @@ class AdmissionConfig:
     long one may wait, and the service time assumed before any was measured."""
 
     capacity: int = 0
-    queue: int = 8
+    queue: int = 4
     wait_s: float = 120.0
     service_s: float = 30.0
 
