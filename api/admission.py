@@ -63,8 +63,8 @@ class Admission:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
-        self._capacity = capacity  # read at the first admission: building may load a model
-        self._slots: int | None = None
+        self._capacity = capacity  # read at each admission, never at wiring: building a
+        # lazily built model's generator needs its settings checked
         self.clock = clock
         self.service = ServiceTime(config.service_s)
         self._lock = threading.Lock()
@@ -74,10 +74,9 @@ class Admission:
 
     @property
     def slots(self) -> int:
-        """Answers in progress at most."""
-        if self._slots is None:
-            self._slots = max(1, self.config.capacity or self._capacity())
-        return self._slots
+        """Answers in progress at most: COFFRE_MAX_ANSWERS, else the generator's capacity
+        now (a pool's grows and shrinks as its servers come and go)."""
+        return max(1, self.config.capacity or self._capacity())
 
     @property
     def in_flight(self) -> int:

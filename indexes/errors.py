@@ -28,7 +28,11 @@ branch in its `errors` module::
         ├── AuditError                             here: no audit record, so no answer
         ├── QueueTimeoutError        Retry-After   api.errors: queued past COFFRE_QUEUE_WAIT_S
         ├── GenerationError          exit 4        rag.errors: the answer model failed
-        │   └── ModelBusyError       Retry-After   the model stayed busy past the wait limit
+        │   ├── ModelBusyError       Retry-After   the model stayed busy past the wait limit
+        │   ├── EndpointError                      a generation server failed (its URL, why)
+        │   │   ├── EndpointDownError              unreachable or server error: out of the pool
+        │   │   └── AnswerCutShortError            its stream stopped before the end
+        │   └── NoEndpointError      Retry-After   no generation server could take the request
         ├── RerankerError                          rag.errors: the cross-encoder failed
         └── CatalogueError                         rag.errors: a catalogue model is missing
 """

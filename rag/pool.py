@@ -1,18 +1,14 @@
 """Several generators behind one: generation endpoints, or copies of the in-process model.
 
-`GeneratorPool` is a `Generator`. Each request goes to the member with the fewest requests
-in flight for its capacity, and waits (up to `wait_s`) while every member is full. A member
-that fails before its first token (`EndpointError`: unreachable, server error, a stream cut
-short) is skipped and the request tried on the next; once text has come, a failure ends the
-answer with `AnswerCutShortError` instead, since text already shown cannot be replayed.
-A member that cannot be reached is taken out; the health check (a daemon thread started at
-first use, stopped by `close()`) probes the members that are out or idle every `health_s`
-and puts back those that answer. A busy member is not probed: its stream shows whether it
-is alive, and a probe could wait behind its answer (llama_cpp.server serves one at a time).
-
-The pool's stream is a `PoolStream`, whose `served_by` names the member that generates it
-(`rag.generation.served_by`). A paused answer goes on, when it can, on the member that wrote
-its start: that member's kept context (in-process) or prompt cache (llama-server) serves it.
+Each request goes to the member with the fewest requests in flight for its capacity, waiting
+(up to `wait_s`) while all are full. A member failing before its first token (`EndpointError`)
+is skipped and the next one tried; once text has come, a failure ends the answer with
+`AnswerCutShortError`: text already shown cannot be replayed. An unreachable member is taken
+out; the health check (a daemon thread from first use until `close()`) probes those out or
+idle every `health_s` and puts back those that answer. A busy member is not probed: its
+stream shows it is alive, and a probe could wait behind its answer (llama_cpp.server serves
+one at a time). A `PoolStream`'s `served_by` names its member; a paused answer goes on, when
+it can, on the member that wrote its start (its kept context or prompt cache serves it).
 """
 
 from __future__ import annotations
@@ -60,14 +56,14 @@ class MemberStatus:
     failure: str | None
 
 
+@dataclass
 class _State:
     """What the pool knows of one member (changed under the pool's lock)."""
 
-    def __init__(self) -> None:
-        self.in_flight = 0
-        self.served = 0  # requests given, so that idle members take turns
-        self.up = True  # until it fails: a first request needs no health check before it
-        self.failure: str | None = None  # why it is out
+    in_flight: int = 0
+    served: int = 0  # requests given, so that idle members take turns
+    up: bool = True  # until it fails: a first request needs no health check before it
+    failure: str | None = None  # why it is out
 
 
 class _Where:
@@ -120,8 +116,8 @@ class GeneratorPool:
 
     @property
     def model_id(self) -> str:
-        """The model of the first member in service (they all run the same one)."""
-        return self.members[self._first_up()].generator.model_id
+        """The model of a member in service (they all run the same one)."""
+        return self.members[next(iter(self._by_load()), 0)].generator.model_id
 
     @property
     def context_size(self) -> int:
@@ -310,19 +306,16 @@ class GeneratorPool:
                 if not s.up and i not in tried]
 
     def _by_load(self) -> list[int]:
+        """The members in service, least loaded first."""
         with self._changed:
             return sorted((i for i, s in enumerate(self._states) if s.up), key=self._load)
-
-    def _first_up(self) -> int:
-        with self._changed:
-            return next((i for i, s in enumerate(self._states) if s.up), 0)
 
     # Paused answers -----------------------------------------------------------------------
 
     def _remember(self, key: str, index: int) -> None:
         with self._changed:
             self._resume[key] = index
-            while len(self._resume) > _RESUMABLE:
+            if len(self._resume) > _RESUMABLE:
                 self._resume.popitem(last=False)
 
     def _resumed_on(self, messages: list[dict[str, str]]) -> int | None:
@@ -336,9 +329,8 @@ class GeneratorPool:
 
     def _watch_health(self) -> None:
         """Start the health check on first use, when some member has a probe."""
-        if self._watcher is not None or self.health_s <= 0 or self._stop.is_set():
-            return
-        if all(m.probe is None for m in self.members):
+        if self._watcher is not None or self.health_s <= 0 or self._stop.is_set() or \
+                all(m.probe is None for m in self.members):
             return
         with self._changed:
             if self._watcher is None:

@@ -1,20 +1,15 @@
 """Generation on other machines: OpenAI-compatible chat completions servers, one or several.
 
-`RemoteGenerator` is one endpoint (llama.cpp's `llama-server`, `llama_cpp.server`, vLLM, or
-another OpenAI-compatible server); `endpoint_pool` puts several behind one `Generator`
-(rag/pool.py). Replies stream as server-sent events; a stream must end with a
-`finish_reason` ("stop", "length"): one that ends without is an answer cut short
-(`AnswerCutShortError`), never taken for a whole answer.
-
-Continuing a reply (a last message of role "assistant") depends on the server
-(`ServerKind`): llama-server continues a final assistant message (its default
-`--prefill-assistant`); vLLM does with `continue_final_message`; `llama_cpp.server` does
-not (it closes that message and starts a new one), so for it and for other servers the
-continuation is a plain completion of the chat rendered with the model's own template
-(`LocalVocabulary`, the GGUF file loaded vocabulary-only).
-
-Prompt budgets count tokens here, with the vocabulary when a GGUF file is configured,
-else with the server's tokenizer endpoint.
+`RemoteGenerator` is one endpoint (llama.cpp's llama-server, llama_cpp.server, vLLM, ...);
+`endpoint_pool` puts several behind one `Generator` (rag/pool.py). A streamed reply must end
+with a `finish_reason` ("stop", "length"): one that ends without is an answer cut short
+(`AnswerCutShortError`), never taken for a whole answer. How a reply is continued (a last
+message of role "assistant") depends on the server (`ServerKind`): llama-server continues a
+final assistant message (its default `--prefill-assistant`), vLLM with
+`continue_final_message`; llama_cpp.server closes that message and starts a new one, so for
+it and unknown servers the continuation is a completion of the chat rendered with the model's
+template (`LocalVocabulary`: the GGUF file read vocabulary-only, which also counts tokens
+here; without one, the server counts them).
 """
 
 from __future__ import annotations
@@ -153,11 +148,13 @@ class RemoteGenerator:
 
     @property
     def model_id(self) -> str:
-        """The configured model, else the one the server lists, else the GGUF file's name."""
-        known = self.config.model or self._listed
-        if known:
-            return known
-        return self.vocabulary.model_id if self.vocabulary else f"model at {self.name}"
+        """The configured model name, else the GGUF file's (as in-process), else the one the
+        server lists (known after a health check)."""
+        if self.config.model:
+            return self.config.model
+        if self.vocabulary is not None:
+            return self.vocabulary.model_id
+        return self._listed or f"the model at {self.name}"
 
     @property
     def context_size(self) -> int:

@@ -25,7 +25,7 @@ from api.cli.common import (
 )
 from api.cli.eval_index import eval_services, ingest_corpus
 from api.settings import Settings
-from api.wiring import build_generator
+from api.wiring import local_generator
 from rag.answers import Answer
 from rag.catalogue import CatalogueError
 from rag.evaluation.answers import OnAnswer, Question, evaluate_models, load_questions
@@ -78,9 +78,10 @@ def _generators(settings: Settings, default: Generator, models: str | None
     if not models:
         return {default.model_id: default}
     # A named model that is not installed stops the run before the corpus is ingested, with
-    # exit 2 as it always has (the configured model, missing, exits 3 like everywhere).
+    # exit 2 as it always has (the configured model, missing, exits 3 like everywhere). A
+    # catalogue model is an in-process one, whatever COFFRE_GENERATOR_URLS says.
     with exiting(2, CatalogueError):
-        return {name: build_generator(settings.model_copy(update={"llm": name}))
+        return {name: local_generator(settings.model_copy(update={"llm": name}))
                 for name in models.split(",")}
 
 
