@@ -10,6 +10,9 @@ sentences are cited and verified against their passages; nothing is let go until
 - with the answer check on, the model judged that the passages of that first verified sentence
   answer the question (`needs_verdict`, then `judge`).
 
+An answer whose passages were found through a translated question is checked once written:
+each of its sentences is read translated, by the model, which is busy until then.
+
 From then on each sentence goes as soon as it is checked: flagged when unverified, skipped
 when unverified sentences are dropped, in its corrected form when a check changed it, never
 in its draft form. When the first verdict is "no", everything is held to the end and the
@@ -75,6 +78,10 @@ class SentenceRelease:
     def read(self, raw: str, *, final: bool = False) -> list[CheckedSentence]:
         """Take the reply so far; the sentences that may be sent now (none while held)."""
         self._raw = raw
+        if not final and self.grounds.translated is not None:
+            # Reading a sentence across languages asks the model to translate it, and the
+            # model is busy writing: such an answer is checked once written.
+            return []
         clean, sentences = self._sentences(raw)
         complete = sentences if final else sentences[:-1]
         # Checked again whole each time one more is complete: a sentence's citations are

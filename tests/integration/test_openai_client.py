@@ -94,7 +94,7 @@ def test_a_streamed_completion_sends_checked_sentences_then_usage(
 def test_a_question_the_documents_do_not_answer_is_refused_plainly(
     coffre: openai.OpenAI,
 ) -> None:
-    question = "How many days of annual leave does a new employee get?"
+    question = "What is the annual fee for the Northbridge Platinum credit card?"
     completion = coffre.chat.completions.create(
         model="coffre", messages=[{"role": "user", "content": question}])
     content = completion.choices[0].message.content or ""

@@ -102,6 +102,7 @@ class FakeGenerator:
         self.rewrites: dict[str, str] = {}
         self.rewritten: list[list[dict[str, str]]] = []
         self.continued: list[str] = []  # the reply so far of each answer continued
+        self.streaming = False  # a stream is open (the real model's lock is held)
 
     @property
     def model_id(self) -> str:
@@ -119,6 +120,16 @@ class FakeGenerator:
         return len(text.split())
 
     def stream(self, messages: list[dict[str, str]], config: GenerationConfig) -> Iterator[str]:
+        # One model, one context: asked again while a stream of it is open, the real one
+        # would wait for itself (its lock), so the core must never do it.
+        assert not self.streaming, f"the model was asked ({config.purpose}) while busy"
+        self.streaming = True
+        try:
+            yield from self._reply(messages, config)
+        finally:
+            self.streaming = False
+
+    def _reply(self, messages: list[dict[str, str]], config: GenerationConfig) -> Iterator[str]:
         if config.purpose is Purpose.CHECK:
             self.checks.append(messages)
             yield self.verdicts.pop(0) if self.verdicts else self.verdict
