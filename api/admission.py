@@ -3,13 +3,13 @@ retry in N s" past them, decided before an answer's response starts.
 
 One llama.cpp context answers one question at a time (a pool of them, `capacity` at once).
 Every answering channel (`/v1/ask`, `/v1/chat/completions`, Teams, the chat page) calls
-`check()` before its response starts (`TooBusyError`, 429 with `Retry-After`, when the queue
-is full), then answers inside `async with admission.slot():`, which takes a slot at once or
-waits in the queue. The wait is on the event loop, never in a worker thread, so a client
-that goes away while queued leaves the queue at once; one that waits past `wait_s` gets
-`QueueTimeoutError` (503 with `Retry-After`). Taking the slot inside the answer's own
-`async with` means a response that never starts holds nothing. Searches never come here:
-they do not wait behind answers.
+`admit()` before its response starts: a slot at once, a place in the queue (up to `queue`
+waiting), or `TooBusyError` (429 with `Retry-After`). The answer then runs inside
+`async with ticket:`, which waits for a queued ticket's slot on the event loop, never in a
+worker thread: a client that goes away while queued leaves the queue at once, and one that
+waits past `wait_s` gets `QueueTimeoutError` (503 with `Retry-After`). A ticket dropped
+unused (a response that never started) gives its place back when it is collected.
+Searches never come here: they do not wait behind answers.
 
 `Retry-After` is the measured mean service time of recent answers times the answers ahead,
 spread over the slots (`ServiceTime`); before any answer it is the configured estimate.
@@ -21,6 +21,7 @@ import asyncio
 import math
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,31 +95,27 @@ class Admission:
         ahead = self._running + len(self._waiting) + 1
         return max(1, math.ceil(self.service.mean_s * ahead / self.slots - 1e-9))
 
-    def check(self) -> None:
-        """TooBusyError (429) now when one more answer could not even queue."""
-        slots = self.slots
-        with self._lock:
-            if self._running >= slots and len(self._waiting) >= self.config.queue:
-                self.rejected += 1
-                raise TooBusyError(self.retry_after(), self._running, len(self._waiting))
-
-    def slot(self) -> Ticket:
-        """The slot of one answer, to hold with `async with` (see the module docstring)."""
-        return Ticket(self)
-
-    def _admit(self) -> asyncio.Future[None] | None:
-        """A slot now (None), or a place in the queue to wait on; TooBusyError past it."""
+    def admit(self) -> Ticket:
+        """A ticket for one answer: its slot now, its place in the queue, or TooBusyError."""
         slots = self.slots
         with self._lock:
             if self._running < slots and not self._waiting:
                 self._running += 1
-                return None
+                return Ticket(self, None)
             if len(self._waiting) >= self.config.queue:
                 self.rejected += 1
                 raise TooBusyError(self.retry_after(), self._running, len(self._waiting))
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiting.append(waiter)
-            return waiter
+            return Ticket(self, waiter)
+
+    def _forfeit(self, waiter: asyncio.Future[None] | None) -> None:
+        """A ticket given up before its answer ran: its slot or its place passes on."""
+        if waiter is None or (self._leave_queue(waiter) is False and waiter.done() and \
+                not waiter.cancelled()):
+            self._pass_on()  # it held a slot (at once, or handed over to it)
+        elif not waiter.done():
+            waiter.cancel()  # handed over meanwhile: the hand-over, still to run, passes it on
 
     def _leave_queue(self, waiter: asyncio.Future[None]) -> bool:
         """Take a waiter out of the queue; False when it was already handed a slot."""
@@ -154,42 +151,35 @@ def _hand_over(waiter: asyncio.Future[None], admission: Admission) -> None:
 
 
 class Ticket:
-    """One answer's slot: `async with` waits for it (at once when one is free), then holds
-    it until the block ends, however it ends."""
+    """One answer's admission: `async with` waits for its slot (at once when it has one),
+    then holds it until the block ends, however it ends."""
 
-    def __init__(self, admission: Admission) -> None:
+    def __init__(self, admission: Admission, waiter: asyncio.Future[None] | None) -> None:
         self.admission = admission
+        self._waiter = waiter
+        self.queued = waiter is not None  # whether it had to wait
         self._held_since: float | None = None
         self.waited_s = 0.0
-        self.queued = False  # whether it had to wait
+        # Dropped unused (a response that never started), it gives its place back.
+        self._unused = weakref.finalize(self, admission._forfeit, waiter)
 
     async def __aenter__(self) -> Ticket:
-        admission = self.admission
+        admission, waiter = self.admission, self._waiter
         began = admission.clock()
-        waiter = admission._admit()
         if waiter is not None:
-            self.queued = True
             try:
                 await asyncio.wait_for(asyncio.shield(waiter), admission.config.wait_s)
             except TimeoutError:
-                self._give_up(waiter)
+                self._unused()  # its place given up
                 raise QueueTimeoutError(admission.config.wait_s,
                                         admission.retry_after()) from None
             except asyncio.CancelledError:
-                self._give_up(waiter)  # the client went away while queued
+                self._unused()  # the client went away while queued
                 raise
+        self._unused.detach()
         self._held_since = admission.clock()
         self.waited_s = self._held_since - began
         return self
-
-    def _give_up(self, waiter: asyncio.Future[None]) -> None:
-        if self.admission._leave_queue(waiter):
-            return
-        # The slot was handed over as this one gave up: pass it on.
-        if waiter.done() and not waiter.cancelled():
-            self.admission._pass_on()
-        else:
-            waiter.cancel()  # the hand-over, still to run, passes it on
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None,

@@ -286,10 +286,11 @@ def build_services(
     )
     answerer = Answerer(searcher, generator, citations, answer_config(settings))
     keys = key_store(settings)
+    slots = admission(settings, generator)
     return Services(
         settings, embedder, index, ingester, retriever, searcher, generator, answerer, keys,
         Authenticator(keys, jwt_config(settings)), audit_log(settings),
-        admission=admission(settings, generator), metrics=fresh_metrics(),
+        admission=slots, metrics=fresh_metrics(slots),
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 
+from api.admission import Ticket
 from api.auditing import Channel, append, ask_record, interrupted_record
 from api.auth import Identity
 from api.streaming import off_the_loop, shielded
@@ -29,6 +30,8 @@ class Asked:
     identity: Identity
     channel: Channel
     query: Query
+    # Its admission, taken before the response started (None: taken when the answer starts).
+    ticket: Ticket | None = None
 
 
 @dataclass(frozen=True)
@@ -72,15 +75,17 @@ async def audited(
 ) -> AsyncGenerator[Served, None]:
     """The answer's events, its Finished answer only once it is on the record (`Recorded`).
 
-    The answer first takes its slot (api/admission.py), waiting in the queue on the loop if
-    it must. The channel appends to `sent` what it sends. A client that goes away, queued or
-    mid-answer, leaves the queue or closes the answer's stream (the model is freed at once),
+    The answer first takes the slot of its ticket (api/admission.py), waiting in the queue
+    on the loop if it must. The channel appends to `sent` what it sends. A client that goes
+    away, queued or mid-answer, leaves the queue or closes the answer's stream (the model is
+    freed at once),
     and what it had been sent is audited as an interrupted answer. An error once the
     response has started (a wait past the queue's deadline included) comes as `Failed`.
     """
     finished = False
     try:
-        async with asked.services.admission.slot(), aclosing(off_the_loop(events)) as stream:
+        ticket = asked.ticket or asked.services.admission.admit()
+        async with ticket, aclosing(off_the_loop(events)) as stream:
             async for event in stream:
                 if not isinstance(event, Finished):
                     yield event

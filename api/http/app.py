@@ -79,7 +79,5 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
 
 def _measure(app: FastAPI, services: Services) -> None:
     """GET /metrics, and every request counted and timed by its route template."""
-    # A Services without an admission controller exports no slots or queue.
-    services.metrics.follow_admission(getattr(services, "admission", None))
     app.include_router(metrics.router)
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)

@@ -81,10 +81,10 @@ async def ask(
                   search_filter=access.search_filter(identity, requested_filter(body.filters)),
                   top_k=body.top_k, mode=body.mode, conversation_id=body.conversation_id)
     channel = Channel.WEB if x_coffre_client == CHAT_PAGE else Channel.HTTP
-    asked = Asked(services, identity, channel, query)
-    services.admission.check()  # "busy, ask again in N s" before anything starts
+    ticket = services.admission.admit()  # "busy, ask again in N s" before anything starts
+    asked = Asked(services, identity, channel, query, ticket)
     if not body.stream:
-        async with services.admission.slot():
+        async with ticket:
             answer = await run_in_threadpool(services.answerer.ask, query)
         await run_in_threadpool(record_answer, asked, answer)
         return AskResponse.of(answer)

@@ -216,7 +216,7 @@ def _collect(events: Iterator[AnswerEvent]) -> tuple[list[str], Answer]:
 async def _complete(asked: Asked, reply: _Reply) -> ChatCompletion:
     """The whole answer at once, with the same content its stream would have sent."""
     events = asked.services.answerer.stream(asked.query)
-    async with asked.services.admission.slot():
+    async with asked.ticket or asked.services.admission.admit():
         sentences, answer = await run_in_threadpool(_collect, events)
     await run_in_threadpool(record_answer, asked, answer)
     text = content(sentences, answer)
@@ -242,11 +242,11 @@ async def chat_completions(
     access.require_reader(identity)
     question, history = body.conversation()
     query = Query(question, history=history, search_filter=access.search_filter(identity))
-    asked = Asked(services, identity, Channel.OPENAI, query)
+    # A 429 a client can retry, before the response starts.
+    asked = Asked(services, identity, Channel.OPENAI, query, services.admission.admit())
     # Links to passages: COFFRE_PUBLIC_URL, else the address this request came to.
     links = services.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
     reply = _Reply(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), links)
-    services.admission.check()  # a 429 a client can retry, before the response starts
     if not body.stream:
         return await _complete(asked, reply)
     include_usage = body.stream_options is not None and body.stream_options.include_usage

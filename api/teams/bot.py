@@ -21,6 +21,7 @@ from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 from starlette.concurrency import run_in_threadpool
 
 from api import access
+from api.admission import Ticket
 from api.auditing import Channel
 from api.auth import Identity
 from api.errors import ForbiddenError, TooBusyError
@@ -139,7 +140,7 @@ class TeamsBot(ActivityHandler):
         if identity is None:
             return
         try:
-            self.services.admission.check()  # every slot and queue place taken: say so now
+            ticket = self.services.admission.admit()  # all slots and places taken: say so now
         except TooBusyError as busy:
             await context.send_activity(notice_activity(messages.failed(busy)))
             return
@@ -147,7 +148,7 @@ class TeamsBot(ActivityHandler):
         thread = Thread(conversation_id, identity.user)
         async with self.memory.lock(thread):
             await context.send_activity(typing_activity())
-            await self._answer(context, identity, thread, question.text)
+            await self._answer(context, identity, thread, question.text, ticket)
 
     async def _identify(self, context: TurnContext, activity: Activity) -> Identity | None:
         """The sender's Coffre identity if they may ask; else they are told, and it is
@@ -186,12 +187,12 @@ class TeamsBot(ActivityHandler):
             log.error("could not record a refused Teams user: %s", exc)
 
     async def _answer(self, context: TurnContext, identity: Identity, thread: Thread,
-                      question: str) -> None:
+                      question: str, ticket: Ticket) -> None:
         """Answer, audited; the reply sent once the answer is on the record."""
         query = Query(question, history=self.memory.history(thread),
                       search_filter=access.search_filter(identity),
                       conversation_id=thread.conversation_id)
-        asked = Asked(self.services, identity, Channel.TEAMS, query)
+        asked = Asked(self.services, identity, Channel.TEAMS, query, ticket)
         sentences: list[str] = []
         sent: list[str] = []  # nothing reaches Teams before the answer is on the record
         events = self.services.answerer.stream(query)

@@ -39,12 +39,12 @@ def test_past_the_slots_and_the_queue_a_question_is_told_when_to_come_back() -> 
     admission, clock = _admission(slots=1, queue=1, service_s=10.0)
 
     async def scenario() -> None:
-        async with admission.slot():
+        async with admission.admit():
             queued = asyncio.create_task(_hold(admission))
             await asyncio.sleep(0)
             assert (admission.in_flight, admission.queued) == (1, 1)
             with pytest.raises(TooBusyError) as busy:
-                admission.check()
+                admission.admit()
             # Two answers ahead of it (one running, one queued) and its own, 10 s each.
             assert busy.value.headers == {"Retry-After": "30"}
             assert busy.value.http_status == 429 and "COFFRE_ANSWER_QUEUE" in str(busy.value)
@@ -60,7 +60,7 @@ def test_past_the_slots_and_the_queue_a_question_is_told_when_to_come_back() -> 
 
 
 async def _hold(admission: Admission) -> None:
-    async with admission.slot():
+    async with admission.admit():
         await asyncio.sleep(0)
 
 
@@ -73,7 +73,7 @@ def test_a_queued_question_whose_client_leaves_frees_its_place_at_once() -> None
     admission, _ = _admission(slots=1, queue=2)
 
     async def scenario() -> None:
-        async with admission.slot():
+        async with admission.admit():
             gone = asyncio.create_task(_hold(admission))
             kept = asyncio.create_task(_hold(admission))
             await asyncio.sleep(0)
@@ -91,7 +91,7 @@ def test_a_question_queued_past_its_deadline_is_a_503_with_retry_after() -> None
     admission, _ = _admission(slots=1, queue=1, wait_s=0.05)
 
     async def scenario() -> None:
-        async with admission.slot():
+        async with admission.admit():
             with pytest.raises(QueueTimeoutError) as late:
                 await _hold(admission)
             assert late.value.http_status == 503 and "Retry-After" in late.value.headers
@@ -190,7 +190,7 @@ def test_a_streaming_client_gone_while_queued_leaves_the_queue_and_is_on_the_rec
     admission = busy_services.admission
 
     async def queued_then_gone() -> None:
-        async with admission.slot():  # another answer holds the one slot
+        async with admission.admit():  # another answer holds the one slot
             stream = _sse(asked, busy_services.answerer.stream(asked.query))
             waiting = asyncio.create_task(stream.__anext__())
             while admission.queued == 0:
@@ -204,3 +204,42 @@ def test_a_streaming_client_gone_while_queued_leaves_the_queue_and_is_on_the_rec
     assert (admission.in_flight, admission.queued) == (0, 0)
     [record] = [r.body for r in busy_services.audit.records() if r.body["kind"] == "ask"]
     assert record["interrupted"] is True and record["sent"] == ""
+
+
+def test_a_ticket_dropped_unused_gives_its_slot_or_its_place_back() -> None:
+    admission, _ = _admission(slots=1, queue=1)
+
+    async def scenario() -> None:
+        held = admission.admit()  # a slot at once, never used (a response that never started)
+        queued = admission.admit()
+        assert (admission.in_flight, admission.queued) == (1, 1)
+        del queued  # collected: its place in the queue is given back
+        assert admission.queued == 0
+        del held  # collected: its slot is free again
+        await asyncio.sleep(0)
+        assert admission.in_flight == 0
+        async with admission.admit() as ticket:
+            assert not ticket.queued
+
+    asyncio.run(scenario())
+
+
+def test_the_place_taken_before_the_response_is_the_one_the_answer_uses() -> None:
+    admission, _ = _admission(slots=1, queue=1)
+
+    async def scenario() -> None:
+        first, second = admission.admit(), admission.admit()
+        with pytest.raises(TooBusyError):  # the queue is full from the moment of admission
+            admission.admit()
+        async with first:
+            waiting = asyncio.create_task(_use(second))
+            await asyncio.sleep(0)
+        await asyncio.wait_for(waiting, 5)
+        assert (admission.in_flight, admission.queued, admission.rejected) == (0, 0, 1)
+
+    asyncio.run(scenario())
+
+
+async def _use(ticket: Any) -> None:
+    async with ticket:
+        await asyncio.sleep(0)

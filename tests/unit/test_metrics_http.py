@@ -19,6 +19,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
@@ -27,6 +28,7 @@ from api.auditing import Channel
 from api.auth import Identity
 from api.http.answering import Asked
 from api.http.ask import _sse
+from api.metrics import Metrics
 from api.settings import load_settings
 from api.wiring import Services, build_services
 from rag.answers import AnswerEvent, DraftText, Query
@@ -38,12 +40,16 @@ from tests.unit.http_kit import LTV_ANSWER, LTV_QUESTION, bearer, library
 LABELS = {"method", "route", "status", "channel", "outcome", "reason", "le"}
 
 
+def _parsed(text: str) -> list[Sample]:
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+
 def _samples(client: TestClient | httpx.Response) -> list[Sample]:
+    """The samples a GET /metrics answered (made now through `client`)."""
     response = client if isinstance(client, httpx.Response) else client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    return [s for family in text_string_to_metric_families(response.text)
-            for s in family.samples]
+    return _parsed(response.text)
 
 
 def _value(samples: list[Sample], name: str, **labels: str) -> float:
@@ -154,15 +160,19 @@ class _Admission:
 
 
 def test_the_admission_controllers_slots_queue_and_rejections_are_exported(
-    client: TestClient, services: Services
+    client: TestClient,
 ) -> None:
-    services.metrics.follow_admission(_Admission(in_flight=1, queued=5, rejected=7))
-    samples = _samples(client)
+    served = _samples(client)  # the app's own controller, at rest
+    assert _value(served, "coffre_answers_in_progress") == 0
+    assert _value(served, "coffre_answer_queue_depth") == 0
+    assert _value(served, "coffre_answers_rejected_total") == 0
+    metrics = Metrics(CollectorRegistry(), _Admission(in_flight=1, queued=5, rejected=7))
+    samples = _parsed(metrics.exposition().decode())
     assert _value(samples, "coffre_answers_in_progress") == 1
     assert _value(samples, "coffre_answer_queue_depth") == 5
     assert _value(samples, "coffre_answers_rejected_total") == 7
-    services.metrics.follow_admission(None)
-    assert "coffre_answer_queue_depth" not in {s.name for s in _samples(client)}
+    alone = Metrics(CollectorRegistry()).exposition().decode()
+    assert "coffre_answer_queue_depth" not in alone  # no controller, no figure made up
 
 
 def test_metrics_off_is_a_404_and_health_still_answers(
@@ -196,7 +206,9 @@ class _HeldModel(FakeGenerator):
 @contextmanager
 def _serving(app: object) -> Iterator[str]:
     """The app served by uvicorn on a loopback port, in a thread."""
-    sock = socket.socket()
+    # Named TCP, as uvicorn's own sockets are: asyncio then sets TCP_NODELAY on each
+    # connection, as it does under `coffre serve`.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))  # type: ignore[arg-type]
@@ -215,8 +227,9 @@ def _serving(app: object) -> Iterator[str]:
 
 async def _held_asks_then_probes(url: str, model: _HeldModel, services: Services,
                                  headers: dict[str, str], asks: int) -> list[httpx.Response]:
-    """Start `asks` streamed questions, wait until the model holds one and all are in
-    flight, then 60 concurrent /healthz and /metrics; release the model last."""
+    """Start `asks` streamed questions, wait until the model holds one and the others fill
+    the queue, then 60 concurrent /healthz and /metrics and one question too many; release
+    the model last."""
     answers: list[str] = []
     registry = services.metrics.registry
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
@@ -235,14 +248,16 @@ async def _held_asks_then_probes(url: str, model: _HeldModel, services: Services
             for _ in range(asks):
                 asking.start_soon(ask)
             with anyio.fail_after(30):
-                while not model.holding.is_set() or (registry.get_sample_value(
-                        "coffre_http_requests_in_flight") or 0) < asks:
+                while not model.holding.is_set() or registry.get_sample_value(
+                        "coffre_answer_queue_depth") != asks - 1:
                     await anyio.sleep(0.01)
             # Every probe answers while the model is held: it is released only after them.
             with anyio.fail_after(20):
                 async with anyio.create_task_group() as probing:
                     for index in range(60):
                         probing.start_soon(probe, "/metrics" if index % 2 else "/healthz")
+            busy = await http.post("/v1/ask", json={"question": LTV_QUESTION}, headers=headers)
+            assert busy.status_code == 429 and int(busy.headers["retry-after"]) >= 1
             model.release.set()
     assert len(answers) == asks and all("event: answer" in text for text in answers)
     return probes
@@ -250,11 +265,12 @@ async def _held_asks_then_probes(url: str, model: _HeldModel, services: Services
 
 def test_health_and_metrics_answer_while_the_model_is_held(tmp_path: Path) -> None:
     model = _HeldModel()
-    settings = load_settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models")
+    asks = 3  # one answering, the others filling the queue
+    settings = load_settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models",
+                             answer_queue=asks - 1)
     services = build_services(settings, embedder=FakeEmbedder(), generator=model)
     library(services)
     headers = bearer(services, "employee", ("lending",))
-    asks = 3
     try:
         with _serving(create_app(services, warm_up=False)) as url:
             probes = anyio.run(_held_asks_then_probes, url, model, services, headers, asks)
@@ -264,5 +280,12 @@ def test_health_and_metrics_answer_while_the_model_is_held(tmp_path: Path) -> No
     assert len(probes) == 60 and all(p.status_code == 200 for p in probes)
     assert all(p.json() == {"status": "ok"} for p in probes if p.url.path == "/healthz")
     scraped = [_samples(p) for p in probes if p.url.path == "/metrics"]
-    # Each scrape saw the held questions in flight (and itself).
+    # Each scrape saw the held questions: one answering (the fake model's one slot), the
+    # others queued, all of them in flight, and itself.
+    assert all(_value(s, "coffre_answers_in_progress") == 1 for s in scraped)
+    assert all(_value(s, "coffre_answer_queue_depth") == asks - 1 for s in scraped)
     assert all(_value(s, "coffre_http_requests_in_flight") >= asks + 1 for s in scraped)
+    after = _parsed(services.metrics.exposition().decode())
+    assert _value(after, "coffre_http_requests_total", route="/v1/ask", status="429") == 1
+    assert _value(after, "coffre_http_requests_total", route="/v1/ask", status="200") == asks
+    assert _value(after, "coffre_answers_rejected_total") == 1
