@@ -23,8 +23,22 @@ from rag.verification import SentenceCheck
 MAX_QUESTION_CHARS = 4000
 
 
+def readable(text: str, field: str) -> str:
+    """`text` unchanged, or InputError naming `field` when it is not valid Unicode (a lone
+    surrogate: what Python makes of undecodable bytes in a command line, and what JSON
+    allows; nothing downstream can encode it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(f"{field}: not valid Unicode text (a lone surrogate at character "
+                         f"{exc.start}); send UTF-8 text") from None
+    return text
+
+
 def checked_question(text: str, field: str = "question") -> str:
-    """The question as asked, or InputError naming `field` when it is blank or too long."""
+    """The question as asked, or InputError naming `field` when it is blank, too long or not
+    valid Unicode."""
+    readable(text, field)
     if not text.strip():
         raise InputError(f"{field}: the question is empty; ask one, e.g. "
                          "\"How long is a valuation report valid for?\"")

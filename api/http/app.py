@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -57,7 +56,11 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     if chat.speaks_openai(request):
         return chat.validation_error(exc)
-    return await request_validation_exception_handler(request, exc)
+    # Each problem's place, message and type; never the input it was about, which may be
+    # megabytes long or not encodable (a lone surrogate) and is the caller's own anyway.
+    problems = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors()]
+    return JSONResponse(status_code=422, content={"detail": problems})
 
 
 def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:

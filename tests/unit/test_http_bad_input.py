@@ -103,3 +103,40 @@ def test_a_body_that_is_not_json_is_an_openai_error(
     assert response.status_code == 422
     assert response.json()["error"]["type"] == "invalid_request_error"
     assert _asks(services) == []
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/v1/ask", b'{"question": "What is the LTV\\ud800?"}', "question"),
+    ("/v1/ask", b'{"question": "And?", "history": [{"role": "user", "text": "\\udfff"}]}',
+     "history"),
+    ("/v1/search", b'{"query": "loan\\ud800"}', "query"),
+])
+def test_text_that_is_not_valid_unicode_is_a_422_not_a_500(
+    client: TestClient, services: Services, headers: dict[str, str], path: str, body: bytes,
+    field: str,
+) -> None:
+    response = client.post(path, content=body,
+                           headers={**headers, "content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert field in str(response.json()["detail"]) and "unicode" in response.text
+    assert _asks(services) == []
+
+
+def test_a_lone_surrogate_in_a_chat_message_is_an_openai_error(
+    client: TestClient, services: Services, headers: dict[str, str]
+) -> None:
+    for messages in (b'[{"role": "user", "content": "LTV\\ud800?"}]',
+                     b'[{"role": "user", "content": "\\ud800"}, '
+                     b'{"role": "user", "content": "ok?"}]'):
+        response = client.post("/v1/chat/completions", content=b'{"messages": ' + messages + b"}",
+                               headers={**headers, "content-type": "application/json"})
+        assert response.status_code == 422, response.text
+        assert "unicode" in response.json()["error"]["message"].lower()
+    assert _asks(services) == []
+
+
+def test_a_422_does_not_echo_what_it_refuses(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    response = client.post("/v1/ask", json={"question": "x" * 200_000}, headers=headers)
+    assert response.status_code == 422 and len(response.content) < 1000

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.http.schemas.annotations import Annotation
 from api.http.schemas.ask import CitationOut, SentenceCheckOut
 from indexes.errors import InputError
-from rag.answers import Answer, Speaker, Turn, checked_question
+from rag.answers import Answer, Speaker, Turn, checked_question, readable
 from rag.citations import Citation
 
 MODEL_ID = "coffre"  # what front ends list and select: the assistant, whatever model runs it
@@ -93,7 +93,7 @@ class ChatRequest(_Lenient):
 
 
 def _turn(message: ChatMessage) -> Turn:
-    text = message.text
+    text = readable(message.text, "messages")  # the union type lets a lone surrogate by
     if message.role == "assistant":
         text = text.split(SOURCES_HEADING, 1)[0]
     return Turn(Speaker(message.role), text.strip())
