@@ -57,6 +57,13 @@ class LazyGenerator:
         """The real model's stream."""
         return self.resolve().stream(messages, config)
 
+    def close(self) -> None:
+        """Close the real model if it was built and can be (a pool's health checks and
+        connections); one never built is left unbuilt."""
+        close = getattr(self._built, "close", None)
+        if close is not None:
+            close()
+
     def load(self) -> None:
         """Build the model and load it into memory, when it can be loaded ahead of use."""
         load = getattr(self.resolve(), "load", None)

@@ -71,9 +71,13 @@ class Services:
         )
 
     def close(self) -> None:
-        """Release the stores."""
+        """Release the stores, and the answer model's threads and connections if it has any
+        (a pool of generation servers)."""
         self.index.close()
         self.audit.close()
+        close = getattr(self.generator, "close", None)
+        if close is not None:
+            close()
 
 
 def models_dir(settings: Settings) -> Path:

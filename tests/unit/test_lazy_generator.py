@@ -78,3 +78,22 @@ def test_the_wiring_builds_without_an_installed_model(tmp_path: Path) -> None:
     with pytest.raises(CatalogueError, match="is not installed"):
         services.provenance()
     services.close()
+
+
+def test_closing_closes_a_built_model_and_builds_none(tmp_path: Path) -> None:
+    closed: list[str] = []
+
+    class Closable(FakeGenerator):
+        def close(self) -> None:
+            closed.append("closed")
+
+    built = LazyGenerator(Closable)
+    built.resolve()
+    built.close()
+    never = LazyGenerator(lambda: pytest.fail("a model was built to be closed"))
+    never.close()
+    assert closed == ["closed"]
+    services = build_services(load_settings(data_dir=tmp_path / "data"),
+                              embedder=FakeEmbedder(), generator=Closable())
+    services.close()  # a pool's health checks and connections end with the services
+    assert closed == ["closed", "closed"]
