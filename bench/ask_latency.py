@@ -39,7 +39,7 @@ def _http_ask(url: str, key: str, question: str) -> tuple[float, float]:
     with httpx.stream("POST", f"{url}/v1/ask", json={"question": question, "stream": True},
                       headers={"authorization": f"Bearer {key}"}, timeout=600) as response:
         for line in response.iter_lines():
-            if line.startswith("event: token") and not first:
+            if line.startswith("event: draft") and not first:
                 first = time.perf_counter() - started
     return first, time.perf_counter() - started
 

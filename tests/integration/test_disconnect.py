@@ -61,9 +61,9 @@ def first_token_seconds(url: str, key: str, question: str, timeout: float) -> fl
             waited = time.perf_counter() - started
             if first is None and waited > timeout:
                 pytest.fail(f"no first token after {waited:.0f} s: the model is still held")
-            if line.startswith("event: token") and first is None:
+            if line.startswith("event: draft") and first is None:
                 first = waited
-    assert first is not None, "no token event"
+    assert first is not None, "no draft event"
     return first
 
 
