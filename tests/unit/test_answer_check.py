@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from indexes.library import DocumentIndex
-from rag.answering import AnswerConfig
+from rag.answering import AnswerConfig, Answerer
 from rag.answers import Query, RefusalReason
 from rag.generation import GenerationConfig, Purpose
 from rag.prompt import CHECK_INSTRUCTION, REFUSAL_EN
@@ -38,15 +38,22 @@ def test_an_answer_whose_cited_passage_does_not_answer_the_question_is_refused(
     assert answer.timings.answer_check_s is not None
 
 
-@pytest.mark.parametrize(("verdicts", "refused"), [(["No", "Yes"], False), (["No", "No"], True)])
-def test_an_answer_whose_own_source_is_judged_no_is_judged_again_on_all_it_cites(
-    library: DocumentIndex, embedder: FakeEmbedder, verdicts: list[str], refused: bool
-) -> None:
+def _with_a_side_remark(
+    library: DocumentIndex, embedder: FakeEmbedder
+) -> tuple[Answerer, FakeGenerator]:
+    """An answerer whose reply cites the card tariffs, then a mortgage remark."""
     hits = Retriever(library, embedder, RetrievalConfig()).search(CARD_FEE, 3)
     number = {h.stored.document.title: n for n, h in enumerate(hits, 1)}
     reply = [f"The card fee is five euros per month [{number['Card tariffs']}]. ",
              f"Mortgage rates are fixed for ten years [{number['Mortgages']}]."]
-    core, generator = answerer(library, embedder, reply, min_relevance=-1.0)
+    return answerer(library, embedder, reply, min_relevance=-1.0)
+
+
+@pytest.mark.parametrize(("verdicts", "refused"), [(["No", "Yes"], False), (["No", "No"], True)])
+def test_an_answer_whose_own_source_is_judged_no_is_judged_again_on_all_it_cites(
+    library: DocumentIndex, embedder: FakeEmbedder, verdicts: list[str], refused: bool
+) -> None:
+    core, generator = _with_a_side_remark(library, embedder)
     generator.verdicts = list(verdicts)
     answer = core.ask(Query(CARD_FEE))
     assert answer.refused is refused
@@ -59,11 +66,7 @@ def test_an_answer_whose_own_source_is_judged_no_is_judged_again_on_all_it_cites
 def test_a_yes_for_the_answers_own_source_is_enough(
     library: DocumentIndex, embedder: FakeEmbedder
 ) -> None:
-    hits = Retriever(library, embedder, RetrievalConfig()).search(CARD_FEE, 3)
-    number = {h.stored.document.title: n for n, h in enumerate(hits, 1)}
-    reply = [f"The card fee is five euros per month [{number['Card tariffs']}]. ",
-             f"Mortgage rates are fixed for ten years [{number['Mortgages']}]."]
-    core, generator = answerer(library, embedder, reply, min_relevance=-1.0)
+    core, generator = _with_a_side_remark(library, embedder)
     generator.verdicts = ["Yes", "No"]
     answer = core.ask(Query(CARD_FEE))
     assert not answer.refused and len(generator.checks) == 1
