@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from indexes.errors import AuditError
+from indexes.sqlite_open import connect, prepare
 
 GENESIS = "0" * 64
 
@@ -60,9 +61,8 @@ class AuditLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = connect(path)
+        prepare(self._db, _SCHEMA)
 
     def close(self) -> None:
         """Close the database."""

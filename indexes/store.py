@@ -34,6 +34,7 @@ from indexes.schema import (
     chunk_from_row,
     document_from_row,
 )
+from indexes.sqlite_open import connect, prepare
 from indexes.store_writes import (
     StoreChange,
     bump_generation,
@@ -58,8 +59,7 @@ class Store:
         self._readers: list[sqlite3.Connection] = []
         try:
             self._db = self._connect()
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA)
+            prepare(self._db, SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
         self._db.execute(
@@ -68,9 +68,8 @@ class Store:
         )
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        db = connect(self.path)
         db.execute("PRAGMA foreign_keys=ON")
-        db.execute("PRAGMA busy_timeout=30000")
         return db
 
     @contextmanager
