@@ -2,16 +2,18 @@
 
 Ingests the demo corpus into a throwaway data directory, serves the real app with uvicorn on
 loopback with the configured answer model (`--model`, a catalogue name, else the default),
-measures one bare llama-cpp-python stream on the prompts of the first questions, then sends
-`--users` streamed `/v1/ask` at once (one demo question each) while another process polls
-`/healthz` and `/metrics`. Prints one result block, every figure from this run:
+sends `--users` streamed `/v1/ask` at once (one demo question each) while another process
+polls `/healthz` and `/metrics`, then streams the answered questions' prompts through the
+bare model one at a time. Prints one result block, every figure from this run:
 
 - time to first draft token of the admitted questions (p50, p95), answers per minute;
 - rejections (429, with their Retry-After), errors (anything but a clean 429 or an
   answer: a 503, an `error` event, a broken stream), questions unfinished at `--deadline`;
 - `/healthz` and `/metrics` p95 while loaded, the deepest answer queue `/metrics` showed;
-- aggregate tokens/s under load (answer tokens of every answer over the wall time) against
-  one bare stream, and their ratio.
+- tokens/s of the admitted answers' generation (prompt evaluation and decoding, from each
+  answer's timings) against bare streams of the same prompts, and their ratio: what
+  queueing and admission cost the model; the same for decoding alone; and answer tokens
+  over the wall time, with the share of it the model spent writing answers.
 
 The users' clients share the server's process and its cores, as a bench on one machine
 must; the poller has a process of its own, as a scraper would.
@@ -74,6 +76,10 @@ class Outcome:
     first_token_s: float | None = None
     tokens: int = 0
     decode_s: float = 0.0
+    # The model's time on this answer's text: its prompt's evaluation and decoding, without
+    # retrieval or the answer check (what a bare stream of the same prompt spends).
+    generation_s: float = 0.0
+    question: str = ""
     refused: bool = False
     retry_after: str | None = None
     detail: str = ""
@@ -95,24 +101,35 @@ def questions(count: int) -> list[str]:
     return [lines[i % len(lines)] for i in range(count)]
 
 
-def bare_rate(services: Services, asked: list[str]) -> float:
-    """Tokens/s of the bare model streaming the prompts of `asked`, one at a time (from the
-    first token to the last, as answers' `decode_s` counts)."""
+@dataclass(frozen=True)
+class Bare:
+    """One bare stream per question: tokens, seconds from the call to the last token, and
+    seconds of decoding alone (from the first token)."""
+
+    tokens: int
+    seconds: float
+    decoding_s: float
+
+
+def bare_streams(services: Services, asked: list[str]) -> Bare:
+    """The bare model streaming the answer prompts of `asked` one at a time, as retrieval
+    built them for the answers (same hits, same budget)."""
     generator, config = services.generator, services.answerer.config
-    tokens, seconds = 0, 0.0
+    tokens, seconds, decoding = 0, 0.0, 0.0
     for question in asked:
         hits = services.searcher.search(question, config.top_k).hits
         prompt = build_prompt(question, hits,
                               budget_tokens=generator.context_size - config.generation.max_tokens,
                               count_tokens=generator.count_tokens)
         first: float | None = None
+        called = time.perf_counter()
         with closing_stream(generator.stream(prompt.messages, config.generation)) as pieces:
             for _ in pieces:
                 first = first if first is not None else time.perf_counter()
                 tokens += 1
-        if first is not None:
-            seconds += time.perf_counter() - first
-    return tokens / seconds if seconds else float("nan")
+        seconds += time.perf_counter() - called
+        decoding += time.perf_counter() - first if first is not None else 0.0
+    return Bare(tokens, seconds, decoding)
 
 
 async def one_user(http: httpx.AsyncClient, question: str, began: float) -> Outcome:
@@ -127,12 +144,13 @@ async def one_user(http: httpx.AsyncClient, question: str, began: float) -> Outc
                 return Outcome(kind, time.perf_counter() - began,
                                retry_after=response.headers.get("retry-after"),
                                detail=f"{response.status_code} {body}")
-            return await _read_answer(response, started, began)
+            return await _read_answer(response, started, began, question)
     except httpx.HTTPError as exc:
         return Outcome("error", time.perf_counter() - began, detail=type(exc).__name__)
 
 
-async def _read_answer(response: httpx.Response, started: float, began: float) -> Outcome:
+async def _read_answer(response: httpx.Response, started: float, began: float,
+                       question: str) -> Outcome:
     """The first draft token's time and the answer's tokens, from the event stream."""
     event, first = "", None
     async for line in response.aiter_lines():
@@ -147,11 +165,20 @@ async def _read_answer(response: httpx.Response, started: float, began: float) -
             timings = answer["timings"]
             return Outcome("answer", time.perf_counter() - began, first,
                            int(timings.get("answer_tokens", 0)), timings.get("decode_s", 0.0),
-                           answer["refused"])
+                           _generation_s(timings), question, answer["refused"])
         elif event == "error":
             detail = json.loads(line.split(":", 1)[1]).get("detail", "")
             return Outcome("error", time.perf_counter() - began, detail=f"error event: {detail}")
     return Outcome("error", time.perf_counter() - began, detail="stream ended, no answer")
+
+
+def _generation_s(timings: dict[str, float]) -> float:
+    """Prompt evaluation and decoding, from the answer's timings: its first token came
+    `first_token_s` after the start, of which rewrite and retrieval took their share."""
+    if "first_token_s" not in timings or "decode_s" not in timings:
+        return 0.0  # refused before the model wrote anything
+    before = timings.get("rewrite_s", 0.0) + timings.get("retrieval_s", 0.0)
+    return timings["first_token_s"] - before + timings.get("decode_s", 0.0)
 
 
 def poll_outside(url: str, stop: Event, ready: Event, results: Queue[tuple[Polled, Polled]],
@@ -227,7 +254,7 @@ def p(values: list[float], q: float) -> float:
 
 
 def report(outcomes: list[Outcome], wall: float, health: Polled, scrape: Polled,
-           bare: float, model: str, settings_line: str, load_average: float) -> str:
+           bare: Bare, model: str, settings_line: str, load_average: float) -> str:
     """The result block."""
     answers = [o for o in outcomes if o.kind == "answer"]
     rejected = [o for o in outcomes if o.kind == "rejected"]
@@ -239,6 +266,10 @@ def report(outcomes: list[Outcome], wall: float, health: Polled, scrape: Polled,
     aggregate = tokens / wall if wall else float("nan")
     decoding = sum(o.decode_s for o in answers)
     streamed = tokens / decoding if decoding else float("nan")
+    generating = sum(o.generation_s for o in answers)
+    generated = tokens / generating if generating else float("nan")
+    bare_rate = bare.tokens / bare.seconds if bare.seconds else float("nan")
+    bare_decoding = bare.tokens / bare.decoding_s if bare.decoding_s else float("nan")
     retry_text = (f"Retry-After {retry[0]}-{retry[-1]} s, median {statistics.median(retry):g}"
                   if retry else "no Retry-After")
     kinds = collections.Counter(o.detail[:90] for o in errors)
@@ -255,9 +286,15 @@ def report(outcomes: list[Outcome], wall: float, health: Polled, scrape: Polled,
         f"{max(health.seconds, default=float('nan')) * 1000:.1f} ms ({len(health.seconds)} "
         f"polls, {health.failures} failed); /metrics p95 {p(scrape.seconds, 0.95) * 1000:.1f}"
         f" ms ({len(scrape.seconds)} scrapes), deepest queue seen {scrape.deepest_queue}",
-        f"tokens/s: aggregate under load {aggregate:.1f} ({tokens} answer tokens / "
-        f"{wall:.1f} s); one bare stream {bare:.1f}; ratio {aggregate / bare:.2f} "
-        f"(each answer while decoding, under load: {streamed:.1f})",
+        f"tokens/s of the answers' generation under load {generated:.1f} ({tokens} tokens / "
+        f"{generating:.1f} s of prompt evaluation and decoding); bare streams of the same "
+        f"prompts {bare_rate:.1f} ({bare.tokens} / {bare.seconds:.1f} s); ratio "
+        f"{generated / bare_rate:.2f}",
+        f"decoding alone: under load {streamed:.1f}, bare {bare_decoding:.1f}; ratio "
+        f"{streamed / bare_decoding:.2f}",
+        f"answer tokens over the wall time: {aggregate:.1f} ({tokens} / {wall:.1f} s; the "
+        f"model generated answer text {generating / wall:.0%} of it, the rest is retrieval, "
+        f"answer checks and admission)",
         f"machine: {os.cpu_count()} cores, load average {load_average:.2f} at the start",
     ])
 
@@ -297,8 +334,9 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--model", help="catalogue model name (default: the configured one)")
-    parser.add_argument("--bare", type=int, default=3,
-                        help="questions whose prompts the bare stream is measured on")
+    parser.add_argument("--bare", type=int, default=0,
+                        help="answered questions whose prompts bare streams are measured on "
+                             "(0: all of them)")
     parser.add_argument("--deadline", type=float, default=600.0,
                         help="seconds after which unfinished questions are given up")
     parser.add_argument("--pool-urls", default="",
@@ -315,8 +353,11 @@ def main() -> None:
         services.ingester.run([CORPUS])
         key, _ = services.keys.create("bench", ["staff"], "employee")
         server, url = serve(services)
-        bare = bare_rate(services, asked[:args.bare])
+        # Bare streams after the load, on the questions it answered: the same prompts.
         outcomes, wall, health, scrape = loaded(url, key, asked, args.deadline)
+        answered = [o.question for o in outcomes if o.kind == "answer" and o.tokens]
+        answered = answered[:args.bare] if args.bare else answered
+        bare = bare_streams(services, answered)
         server.should_exit = True
         settings = services.settings
         settings_line = ", ".join(f"{name} {getattr(settings, name)}" for name in

@@ -7,6 +7,7 @@ lock, the close and the deadline of the real `LlamaCppGenerator` are what is tes
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import aclosing
 from pathlib import Path
@@ -231,6 +232,64 @@ def test_a_cancelled_async_consumer_closes_the_blocking_stream() -> None:
 
     assert anyio.run(consume_one_then_cancel) == ["t0"]
     assert closed.is_set()
+
+
+
+def test_the_blocking_stream_runs_ahead_of_a_slow_consumer() -> None:
+    """Each token is not held until the event loop asks for the next one: a busy loop (50
+    users' streams, a scraper) used to halve the model's decoding speed."""
+    produced: list[int] = []
+
+    def tokens() -> Iterator[str]:
+        for i in range(20):
+            produced.append(i)
+            yield f"t{i}"
+
+    async def read_slowly() -> tuple[list[str], int]:
+        seen: list[str] = []
+        async with aclosing(off_the_loop(tokens())) as stream:
+            async for token in stream:
+                seen.append(token)
+                if len(seen) == 3:
+                    return seen, len(produced)
+                await anyio.sleep(0.05)
+        return seen, len(produced)
+
+    seen, produced_by_then = anyio.run(read_slowly)
+    assert seen == ["t0", "t1", "t2"] and produced_by_then == 20
+
+
+def test_a_cancelled_consumer_stops_a_slow_stream_within_a_token_or_two() -> None:
+    produced: list[int] = []
+
+    def tokens() -> Iterator[str]:
+        for i in range(500):
+            time.sleep(0.01)  # a token's decoding
+            produced.append(i)
+            yield f"t{i}"
+
+    async def consume_one_then_leave() -> None:
+        async with aclosing(off_the_loop(tokens())) as stream:
+            async for _ in stream:
+                return
+
+    anyio.run(consume_one_then_leave)
+    assert len(produced) <= 3
+
+
+def test_an_error_inside_the_blocking_stream_reaches_the_consumer() -> None:
+    def tokens() -> Iterator[str]:
+        yield "t0"
+        raise ModelBusyError(5.0)
+
+    async def consume() -> list[str]:
+        seen: list[str] = []
+        async for token in off_the_loop(tokens()):
+            seen.append(token)
+        return seen
+
+    with pytest.raises(ModelBusyError, match="stayed busy"):
+        anyio.run(consume)
 
 
 INSTRUCTIONS = " ".join(f"rule{i}" for i in range(40))  # a fixed start of 40 "tokens"
