@@ -15,7 +15,7 @@ from pydantic_settings import (
 )
 
 from api.errors import SettingsError
-from rag.remote import ServerKind
+from rag.endpoints import ServerKind
 from rag.retrieval import Fusion, SearchMode
 
 BUNDLED = Path("bundled")  # COFFRE_RERANKER_MODEL=bundled: the reranker from a package

@@ -26,9 +26,10 @@ from rag import catalogue
 from rag.answering import AnswerConfig, Answerer
 from rag.catalogue import package_folder
 from rag.citations import CitationBuilder
+from rag.endpoints import EndpointConfig, LocalVocabulary
 from rag.generation import GenerationConfig, Generator, LlamaCppGenerator
 from rag.pool import GeneratorPool, worker_pool
-from rag.remote import EndpointConfig, LocalVocabulary, endpoint_pool
+from rag.remote import endpoint_pool
 from rag.reranking import Reranker, bundled_reranker_path, load_reranker
 from rag.retrieval import RetrievalConfig, Retriever
 from rag.search import Searcher

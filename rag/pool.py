@@ -13,15 +13,12 @@ it can, on the member that wrote its start (its kept context or prompt cache ser
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Generator as Pieces
-from dataclasses import dataclass
 
 from rag.errors import (
     AnswerCutShortError,
@@ -31,68 +28,9 @@ from rag.errors import (
     NoEndpointError,
 )
 from rag.generation import GenerationConfig, Generator, Purpose
+from rag.pool_members import Member, MemberState, MemberStatus, PoolStream, Where, reply_key
 
 _RESUMABLE = 64  # paused answers whose member is remembered
-
-
-@dataclass(frozen=True)
-class Member:
-    """One generator of a pool: its name in the audit trail, how many answers it takes at
-    once, and its health probe (raises EndpointError when unwell; None: never probed)."""
-
-    name: str
-    generator: Generator
-    capacity: int = 1
-    probe: Callable[[], None] | None = None
-
-
-@dataclass(frozen=True)
-class MemberStatus:
-    """One member as the pool sees it now: in service or out (and why), answers running."""
-
-    name: str
-    up: bool
-    in_flight: int
-    failure: str | None
-
-
-@dataclass
-class _State:
-    """What the pool knows of one member (changed under the pool's lock)."""
-
-    in_flight: int = 0
-    served: int = 0  # requests given, so that idle members take turns
-    up: bool = True  # until it fails: a first request needs no health check before it
-    failure: str | None = None  # why it is out
-
-
-class _Where:
-    """The member a stream went to, once its first piece came."""
-
-    name: str | None = None
-
-
-class PoolStream:
-    """The pieces of one reply from a pool, with the member that generates them."""
-
-    def __init__(self, pieces: Pieces[str, None, None], where: _Where) -> None:
-        self._pieces = pieces
-        self._where = where
-
-    @property
-    def served_by(self) -> str | None:
-        """The member's name (an endpoint's URL, `local:N`); None before the first piece."""
-        return self._where.name
-
-    def __iter__(self) -> PoolStream:
-        return self
-
-    def __next__(self) -> str:
-        return next(self._pieces)
-
-    def close(self) -> None:
-        """Stop generating and give the member back."""
-        self._pieces.close()
 
 
 class GeneratorPool:
@@ -108,7 +46,7 @@ class GeneratorPool:
         self.wait_s = wait_s
         self.health_s = health_s
         self.clock = clock
-        self._states = [_State() for _ in self.members]
+        self._states = [MemberState() for _ in self.members]
         self._changed = threading.Condition()  # guards the states; notified when one changes
         self._resume: OrderedDict[str, int] = OrderedDict()  # paused answer -> its member
         self._stop = threading.Event()
@@ -159,7 +97,7 @@ class GeneratorPool:
 
     def stream(self, messages: list[dict[str, str]], config: GenerationConfig) -> PoolStream:
         """The reply from the least loaded member; see the module docstring for failures."""
-        where = _Where()
+        where = Where()
         return PoolStream(self._serve(where, messages, config), where)
 
     @property
@@ -213,7 +151,7 @@ class GeneratorPool:
     # Serving a request --------------------------------------------------------------------
 
     def _serve(
-        self, where: _Where, messages: list[dict[str, str]], config: GenerationConfig
+        self, where: Where, messages: list[dict[str, str]], config: GenerationConfig
     ) -> Pieces[str, None, None]:
         """Open the stream on a member, then pass its pieces on; give the member back."""
         index, pieces, first = self._open(messages, config)
@@ -234,7 +172,7 @@ class GeneratorPool:
         finally:
             _close(pieces)
             if not ended and text and config.purpose is Purpose.ANSWER:
-                self._remember(_reply_key(messages, "".join(text)), index)
+                self._remember(reply_key(messages, "".join(text)), index)
             self._release(index)
 
     def _open(
@@ -323,7 +261,7 @@ class GeneratorPool:
         if not messages or messages[-1]["role"] != "assistant":
             return None
         with self._changed:
-            return self._resume.pop(_reply_key(messages[:-1], messages[-1]["content"]), None)
+            return self._resume.pop(reply_key(messages[:-1], messages[-1]["content"]), None)
 
     # Health -------------------------------------------------------------------------------
 
@@ -342,16 +280,6 @@ class GeneratorPool:
         # Members start in service: the first check comes one interval after first use.
         while not self._stop.wait(self.health_s):
             self.check_health()
-
-
-def _reply_key(messages: list[dict[str, str]], reply: str) -> str:
-    """Identity of a reply in the making: the chat it answers and its text so far (a chat
-    whose last message is the assistant's is that reply continued)."""
-    if messages and messages[-1]["role"] == "assistant":
-        messages, reply = messages[:-1], messages[-1]["content"] + reply
-    digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode("utf-8"))
-    digest.update(b"\0" + reply.encode("utf-8"))
-    return digest.hexdigest()
 
 
 def _close(pieces: Iterator[str]) -> None:

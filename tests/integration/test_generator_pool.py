@@ -26,10 +26,11 @@ from api.auth import Identity
 from api.settings import Settings, load_settings
 from api.wiring import Services, build_generator, build_services
 from rag.answers import Answer, Query
+from rag.endpoints import EndpointConfig, LocalVocabulary, ServerKind
 from rag.errors import AnswerCutShortError, GenerationError
 from rag.generation import GenerationConfig, continued, default_llm_path, served_by
 from rag.pool import GeneratorPool
-from rag.remote import EndpointConfig, LocalVocabulary, RemoteGenerator, ServerKind
+from rag.remote import RemoteGenerator
 
 DOCUMENTS = {
     "cards.md": "# Card tariffs\n\nThe classic debit card costs five euros per month. "

@@ -24,10 +24,11 @@ from indexes.library import DocumentIndex
 from rag.answering import AnswerConfig, Answerer
 from rag.answers import Query
 from rag.citations import CitationBuilder
+from rag.endpoints import EndpointConfig, LocalVocabulary, ServerKind
 from rag.errors import AnswerCutShortError, GenerationError, NoEndpointError
 from rag.generation import GenerationConfig, continued, default_llm_path, served_by
 from rag.pool import GeneratorPool
-from rag.remote import EndpointConfig, LocalVocabulary, ServerKind, endpoint_pool
+from rag.remote import endpoint_pool
 from rag.retrieval import RetrievalConfig, Retriever
 from rag.search import Searcher
 from tests.unit.answering_kit import card_library
