@@ -138,6 +138,12 @@ def passage_sentence_spans(text: str) -> list[tuple[int, int]]:
     return [match.span() for match in _PASSAGE_SENTENCE.finditer(text)]
 
 
+def masking_sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each non-empty masking unit of `rewrite_sentences`, in order: the
+    parts of a passage that are masked, or blanked, whole."""
+    return [match.span() for match in _MASKING_SENTENCE.finditer(text) if match.group(0)]
+
+
 def rewrite_sentences(text: str, rewrite: Callable[[str], str]) -> str:
     """`text` with each masking unit (a run up to one closing mark) replaced by `rewrite`'s
     reply for it; units rewritten to themselves leave the text unchanged.

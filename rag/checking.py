@@ -1,6 +1,8 @@
 """The checks an answer passes before it is called one.
 
-Each sentence is cited and verified against the passages it cites; a marker pointing to the
+A sentence that instructs the model or repeats the mask put in place of such a sentence
+(rag/injection.py) is dropped first: never verified, cited or shown, whatever the settings.
+Each other sentence is cited and verified against the passages it cites; a marker pointing to the
 wrong passage is moved to the one that supports the sentence; a figure read off a
 neighbouring table row is corrected and the sentence verified again. Then the model judges,
 in a fresh context, whether the cited passages answer the question at all.
@@ -14,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from rag.citations import Citation, CitationBuilder, Origin, Sentence
 from rag.generation import GenerationConfig, Generator, Purpose
+from rag.injection import is_instruction
 from rag.prompt import check_messages
 from rag.retrieval import Hit
 from rag.verification import SentenceCheck, row_corrections, supporting_sources, verify
@@ -69,7 +72,9 @@ def check_sentences(sentences: Sequence[Sentence], grounds: Grounds) -> Checked:
 
     The model named a row ("buy-to-let") and gave another row's figure (the second-home
     LTV): the named row's cell replaces it, and the reason records what the model wrote.
+    A sentence that instructs the model (or repeats the mask) is left out.
     """
+    sentences = [s for s in sentences if not is_instruction(s.text)]
     citations, checks = _cite_and_verify(sentences, grounds)
     fixes = row_corrections(checks, citations, grounds.sources, grounds.question)
     if not fixes:

@@ -16,6 +16,7 @@ from enum import StrEnum
 import numpy as np
 
 from indexes.text import analyze, answer_sentences, passage_sentence_spans
+from rag.injection import instruction_spans, without_instructions
 from rag.retrieval import Hit
 
 # A citation marker as the model writes it: [1], [1, 2], [2; 3] (group 1: the numbers).
@@ -23,6 +24,11 @@ from rag.retrieval import Hit
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _MARKER = re.compile(r"\s*" + MARKER.pattern)
 _LEADING_MARKERS = re.compile(rf"^(?:\s*{MARKER.pattern})+")
+# A piece that is only a list marker or a bare number ("1.", "3)", "-", "•"): where a
+# model's numbered list was cut. It claims nothing; it goes with the sentence after it.
+_LIST_MARKER_BODY = r"(?:\(?\d+(?:[.,]\d+)?[.)]?|[A-Za-z][.)]|[ivxIVX]{1,4}[.)]|[-*•·–—]+)"
+_LIST_MARKER_ONLY = re.compile(rf"^\s*{_LIST_MARKER_BODY}\s*$")
+_TRAILING_LIST_MARKERS = re.compile(rf"(?:(?<=[.!?])|(?<=\n))(?:\s+{_LIST_MARKER_BODY})+\s*$")
 
 
 class Origin(StrEnum):
@@ -81,7 +87,26 @@ def parse_markers(answer: str, source_count: int) -> tuple[str, list[Sentence]]:
         text = _MARKER.sub("", raw).strip()
         if text:
             sentences.append(Sentence(text, tuple(dict.fromkeys(_numbers(raw)))))
-    return clean, sentences
+    # A list marker the reply ends on starts nothing: it is not part of the answer.
+    return _TRAILING_LIST_MARKERS.sub("", clean), _join_list_markers(sentences)
+
+
+def _join_list_markers(sentences: list[Sentence]) -> list[Sentence]:
+    """Sentences with each bare list marker put in front of the sentence after it; one
+    with no sentence after it is dropped."""
+    joined: list[Sentence] = []
+    pending: list[Sentence] = []
+    for sentence in sentences:
+        if _LIST_MARKER_ONLY.match(sentence.text):
+            pending.append(sentence)
+            continue
+        if pending:
+            prefix = " ".join(p.text for p in pending)
+            markers = tuple(dict.fromkeys(n for p in (*pending, sentence) for n in p.markers))
+            sentence = Sentence(f"{prefix} {sentence.text}", markers)
+            pending = []
+        joined.append(sentence)
+    return joined
 
 
 def _numbers(text: str) -> list[int]:
@@ -97,8 +122,13 @@ def lexical_support(sentence: str, passage: str) -> float:
 
 
 def best_span(sentence: str, passage: str) -> tuple[int, int]:
-    """Character offsets of the passage sentence that overlaps `sentence` most."""
-    best = (0, len(passage))
+    """Character offsets of the passage sentence that overlaps `sentence` most.
+
+    `passage` is read as verification reads it: a sentence that instructs the model is
+    never quoted (nothing is, (0, 0), when the passage holds nothing else).
+    """
+    passage = without_instructions(passage)
+    best = (0, len(passage) if passage.strip() else 0)
     best_score = -1.0
     for start, end in passage_sentence_spans(passage):
         text = passage[start:end]
@@ -126,15 +156,38 @@ class CitationBuilder:
         self.lexical_weight = lexical_weight
         self.min_support = min_support
 
-    def support(self, sentence: str, vector: np.ndarray, hits: Sequence[Hit]) -> list[float]:
-        """Support of a sentence by each source: lexical and embedding similarity blended."""
-        rowids = [h.stored.chunk.rowid for h in hits]
+    def support(
+        self, sentence: str, vector: np.ndarray, hits: Sequence[Hit],
+        cleaned: dict[int, np.ndarray | None] | None = None,
+    ) -> list[float]:
+        """Support of a sentence by each source: lexical and embedding similarity blended.
+
+        Both read the passage without the sentences that instruct the model: an injected
+        sentence must not vouch for an answer that repeats it. The stored vector of such a
+        passage embeds the injection too, so its cosine is taken against `cleaned` (from
+        `cleaned_vectors`), embedded without it, when given.
+        """
+        cleaned = cleaned if cleaned is not None else self.cleaned_vectors(hits)
+        rowids = [h.stored.chunk.rowid for h in hits if h.stored.chunk.rowid not in cleaned]
         cosines = self.similarity(vector, rowids)
+        cosines |= {rowid: 0.0 if clean is None else float(np.dot(clean, vector))
+                    for rowid, clean in cleaned.items()}
         return [
-            self.lexical_weight * lexical_support(sentence, h.stored.chunk.text)
+            self.lexical_weight * lexical_support(sentence,
+                                                  without_instructions(h.stored.chunk.text))
             + (1 - self.lexical_weight) * max(0.0, cosines.get(h.stored.chunk.rowid, 0.0))
             for h in hits
         ]
+
+    def cleaned_vectors(self, hits: Sequence[Hit]) -> dict[int, np.ndarray | None]:
+        """By rowid, the vectors of the passages that instruct the model, embedded without
+        those sentences (None: nothing else is left); {} when no passage does."""
+        dirty = {h.stored.chunk.rowid: without_instructions(h.stored.chunk.text)
+                 for h in hits if instruction_spans(h.stored.chunk.text)}
+        readable = [rowid for rowid, text in dirty.items() if text.strip()]
+        vectors = list(self.embed([dirty[rowid] for rowid in readable])) if readable else []
+        found: dict[int, np.ndarray] = dict(zip(readable, vectors, strict=True))
+        return {rowid: found.get(rowid) for rowid in dirty}
 
     def scores(
         self, sentences: Sequence[Sentence], hits: Sequence[Hit], question: str = ""
@@ -144,7 +197,8 @@ class CitationBuilder:
             return [[] for _ in sentences]
         claims = [f"{question} {s.text}".strip() for s in sentences]
         vectors = self.embed(claims)
-        return [self.support(claim, vector, hits)
+        cleaned = self.cleaned_vectors(hits)
+        return [self.support(claim, vector, hits, cleaned)
                 for claim, vector in zip(claims, vectors, strict=True)]
 
     def build(

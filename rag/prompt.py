@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from indexes.text import detect_language, rewrite_sentences
+from indexes.text import detect_language
+from rag.injection import MASK, mask_instructions
 from rag.retrieval import Hit
+
+__all__ = ["MASK", "Prompt", "build_prompt", "check_messages", "mask_instructions"]
 
 PROMPT_VERSION = "3"
 REFUSAL_EN = "I don't know from the documents available."
@@ -51,28 +53,6 @@ def check_messages(question: str, passages: list[str]) -> list[dict[str, str]]:
     passage = "\n\n".join(mask_instructions(p) for p in passages)
     return [{"role": "user",
              "content": f"Passage:\n{passage}\n\nQuestion: {question}\n\n{CHECK_INSTRUCTION}"}]
-
-
-# Sentences in a passage that address the model rather than the reader. Documents are data:
-# such sentences are masked before the model sees them (the stored passage is unchanged).
-_INSTRUCTION = re.compile(
-    r"(ignore|disregard|forget|override)\s+(all\s+|any\s+)?(the\s+|your\s+)?"
-    r"(previous|prior|above|earlier|system)\s+(instructions?|prompts?|rules)"
-    r"|system\s+prompt|you\s+are\s+now\b|new\s+instructions?\s*:"
-    r"|ignorez?\s+(toutes\s+)?les\s+(instructions|consignes)",
-    re.IGNORECASE,
-)
-MASK = "[instruction-like text removed]"
-
-
-def mask_instructions(text: str) -> str:
-    """The passage with every sentence that tries to instruct the model replaced by a mask."""
-    if not _INSTRUCTION.search(text):
-        return text
-    return rewrite_sentences(
-        text,
-        lambda s: (s[: len(s) - len(s.lstrip())] + MASK) if _INSTRUCTION.search(s) else s,
-    )
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
 """Sentence-level verification of an answer against the passages it cites.
 
 A sentence is verified when its cited passages support it (blended lexical and embedding
-support at or above a threshold) and every number it states appears in one of them: small
-models often copy the wording of a passage and change its figures, which word overlap alone
-would not catch.
+support at or above a threshold) and every value it states appears whole in one of them:
+small models often copy the wording of a passage and change its figures, which word overlap
+alone would not catch. Values are times, dates, amounts, percentages and numbers, each
+compared as one value (rag/quantities.py): "12:30" is not verified by a passage that says
+"11:30" and, elsewhere, "12 months". Passages are read without the sentences that instruct
+the model (rag/injection.py).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from rag.citations import Citation, Sentence
+from rag.injection import without_instructions
+from rag.quantities import Holding, Quantity, holding, quantities
 from rag.retrieval import Hit
 from rag.tables import Table, parse_table
 
@@ -80,6 +85,28 @@ def _named_rows(passage: str, sentence: str, question: str) -> tuple[Table, list
     return (table, rows) if rows else None
 
 
+def passage_text(hit: Hit) -> str:
+    """A source's passage as sentences are verified against it: without the sentences that
+    instruct the model."""
+    return without_instructions(hit.stored.chunk.text)
+
+
+def admissible_text(passage: str, sentence: str, question: str = "") -> str:
+    """The part of `passage` whose values `sentence` may state: all of it, except in a table
+    whose rows the sentence or the question names (then those rows, the header and the text
+    around the table)."""
+    named = _named_rows(passage, sentence, question)
+    if named is None:
+        return passage
+    table, rows = named
+    return "\n".join([table.outside, *(" | ".join(table.rows[row]) for row in rows)])
+
+
+def missing_values(stated: Sequence[Quantity], held: Sequence[Holding]) -> list[Quantity]:
+    """The stated values that none of the passages holds whole."""
+    return [q for q in stated if not any(h.holds(q) for h in held)]
+
+
 def _row_numbers(table: Table, rows: list[int]) -> set[str]:
     """Figures of the named rows, the header and the text around the table."""
     allowed = passage_numbers(table.outside)
@@ -95,8 +122,7 @@ def admissible_numbers(passage: str, sentence: str, question: str = "") -> set[s
     names: there, only the figures of those rows, of the header and of the text
     around the table count, not those of the other rows.
     """
-    named = _named_rows(passage, sentence, question)
-    return passage_numbers(passage) if named is None else _row_numbers(*named)
+    return passage_numbers(admissible_text(passage, sentence, question))
 
 
 def correct_row_figures(sentence: str, passage: str, question: str = "") -> str | None:
@@ -145,20 +171,22 @@ def verify(
             checks.append(SentenceCheck(index, sentence.text, False, 0.0, (), "no source"))
             continue
         best = max(c.support for c in cited)
-        stated = numbers(sentence.text)
+        stated = quantities(sentence.text)
         supporting = [c for c in cited if c.support >= threshold]
-        # A sentence citing two passages may take one figure from each.
-        texts = [hits[c.number - 1].stored.chunk.text for c in supporting]
-        held = set().union(*(admissible_numbers(t, sentence.text, question) for t in texts))
-        backed = supporting if supporting and stated <= held else []
+        # A sentence citing two passages may take one value from each, each one whole.
+        texts = [passage_text(hits[c.number - 1]) for c in supporting]
+        missing = missing_values(
+            stated, [holding(admissible_text(t, sentence.text, question)) for t in texts])
+        backed = supporting if supporting and not missing else []
         if backed:
             reason = "supported"
         elif best < threshold:
             reason = f"support {best:.2f} below {threshold:.2f}"
-        elif stated <= set().union(*(passage_numbers(t) for t in texts)):
+        elif not missing_values(stated, [holding(t) for t in texts]):
             reason = ROW_MISMATCH
         else:
-            reason = "states numbers its sources do not contain"
+            values = ", ".join(q.text.strip() for q in missing)
+            reason = f"states numbers its sources do not contain: {values}"
         checks.append(SentenceCheck(index, sentence.text, bool(backed), round(best, 4),
                                     tuple(sorted({c.number for c in cited})), reason))
     return checks
@@ -170,17 +198,18 @@ def supporting_sources(
     """Source numbers that verify a sentence: the best single one, else a pair, else none.
 
     A pair is needed when a sentence joins facts from two passages ("v4.2, in force since
-    1 March 2025"): each must support it, and together they must hold every number it states.
+    1 March 2025"): each must support it, and together they must hold every value it states.
     """
-    stated = numbers(text)
+    stated = quantities(text)
     able = sorted((n for n in range(1, len(hits) + 1) if scores[n - 1] >= threshold),
                   key=lambda n: scores[n - 1], reverse=True)
-    held = {n: admissible_numbers(hits[n - 1].stored.chunk.text, text, question) for n in able}
+    held = {n: holding(admissible_text(passage_text(hits[n - 1]), text, question))
+            for n in able}
     for number in able:
-        if stated <= held[number]:
+        if not missing_values(stated, [held[number]]):
             return (number,)
     for first, second in combinations(able, 2):
-        if stated <= held[first] | held[second]:
+        if not missing_values(stated, [held[first], held[second]]):
             return (first, second)
     return ()
 
@@ -195,7 +224,7 @@ def row_corrections(
         if check.reason != ROW_MISMATCH:
             continue
         for citation in (c for c in citations if c.sentence == check.index):
-            text = hits[citation.number - 1].stored.chunk.text
+            text = passage_text(hits[citation.number - 1])
             if corrected := correct_row_figures(check.text, text, question):
                 fixes[check.index] = corrected
                 break

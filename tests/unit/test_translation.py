@@ -173,8 +173,7 @@ def test_over_http_the_translation_is_reported_audited_and_filtered_like_the_que
     from api.auth import Authenticator
     from api.keys import KeyStore
     from api.settings import load_settings
-    from api.wiring import Services
-    from indexes.audit import AuditLog
+    from api.wiring import Services, audit_log
 
     index = DocumentIndex(tmp_path / "index", embedder)
     index.add([
@@ -184,7 +183,7 @@ def test_over_http_the_translation_is_reported_audited_and_filtered_like_the_que
     core, generator = answerer(index, embedder, ("La quotité maximale est de 90 % [1].",))
     generator.translations[ANSWER_FR] = ANSWER_EN
     keys = KeyStore(tmp_path / "auth.sqlite3")
-    audit = AuditLog(tmp_path / "audit.sqlite3")
+    audit = audit_log(load_settings(data_dir=tmp_path))  # keyed: it is written to
     services = Services(load_settings(data_dir=tmp_path), embedder, index, None,  # type: ignore[arg-type]
                         core.searcher.retriever, core.searcher, generator, core, keys,
                         Authenticator(keys), audit,

@@ -76,3 +76,13 @@ def test_supporting_sources_prefers_one_passage_then_a_pair(hits: list[Hit]) -> 
     # Below the threshold a passage cannot verify, whatever numbers it holds.
     assert supporting_sources("Close at 17:30.", [0.9, 0.1], hits, 0.5) == ()
     assert supporting_sources("It is 99%.", [0.9, 0.8], hits, 0.5) == ()
+
+
+def test_the_reason_names_the_value_no_cited_passage_holds(
+    builder: CitationBuilder, hits: list[Hit]
+) -> None:
+    # 17 and 30 are both in the hours passage, 17:00 is not.
+    sentences = [Sentence("Branches close at 17:00 from Monday to Friday.", (2,))]
+    [check] = verify(sentences, builder.build(sentences, hits), hits, 0.3)
+    assert not check.verified
+    assert check.reason == "states numbers its sources do not contain: 17:00"
