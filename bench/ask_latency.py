@@ -12,25 +12,18 @@ and ratios (goal: within 10% of the bare call).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
-import uvicorn
+from demo_kit import demo_questions, demo_services, serve
 from llama_cpp import Llama
 
-from api.app import create_app
-from api.settings import load_settings
-from api.wiring import build_services, llm_path
+from api.wiring import llm_path
 from rag.generation import GenerationConfig
 from rag.prompt import build_prompt
-
-ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "bench" / "demo"
 
 
 def _http_ask(url: str, key: str, question: str) -> tuple[float, float]:
@@ -56,7 +49,7 @@ def _bare(
         temperature=config.temperature, top_p=config.top_p,
         repeat_penalty=config.repeat_penalty, seed=config.seed,
     ):
-        if piece["choices"][0]["delta"].get("content") and not first:  # type: ignore[index]
+        if piece["choices"][0]["delta"].get("content") and not first:  # type: ignore[index,union-attr]
             first = time.perf_counter() - started
     return first, time.perf_counter() - started
 
@@ -66,25 +59,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--questions", type=int, default=10)
     args = parser.parse_args()
-    questions = [json.loads(line) for line in (DEMO / "questions.jsonl").open()]
-    questions = [q["question"] for q in questions if q["expect"] == "answer"][: args.questions]
+    questions = demo_questions()[: args.questions]
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(data_dir=Path(tmp) / "data")
-        services = build_services(settings)
-        services.ingester.run([DEMO / "corpus"])
+        services = demo_services(Path(tmp))
+        settings = services.settings
         key, _ = services.keys.create("bench", ["staff"], "employee")
-        server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1",
-                                               port=8765, log_level="warning"))
-        threading.Thread(target=server.run, daemon=True).start()
-        while not server.started:
-            time.sleep(0.1)
+        server, url = serve(services)
         generator = services.generator
         model_file = llm_path(settings)  # the answer model loads lazily: its file, here
         bare = Llama(model_path=str(model_file), n_ctx=settings.context_size,
                      n_threads=settings.threads, n_gpu_layers=settings.gpu_layers, verbose=False)
         rows = []
         for question in questions:
-            api_first, api_total = _http_ask("http://127.0.0.1:8765", key, question)
+            api_first, api_total = _http_ask(url, key, question)
             hits = services.searcher.search(question, services.answerer.config.top_k).hits
             prompt = build_prompt(question, hits,
                                   budget_tokens=generator.context_size - settings.max_answer_tokens,

