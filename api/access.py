@@ -6,17 +6,22 @@ document the caller may not manage looks exactly like an absent one (404, same m
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from api.auth import Identity
 from api.errors import ForbiddenError, NotFoundError
 from api.roles import Role
+from indexes.errors import InputError
 from indexes.filters import SearchFilter
 from indexes.records import DocumentRecord
 
 # Asking and searching: every role but none (admins pass every check).
 READER_ROLES = (Role.EMPLOYEE, Role.CONTENT_OWNER, Role.COMPLIANCE)
+# The one reply to every upload the caller may not make, whatever the reason: it never
+# tells whether the file was already there for groups the caller cannot see.
+UPLOAD_REFUSED = ("content owners can only upload for groups they belong to, and cannot "
+                  "replace a document outside their groups; ask an admin")
 
 
 def require_reader(identity: Identity) -> None:
@@ -43,6 +48,31 @@ def check_grant(identity: Identity, groups: Iterable[str]) -> None:
     """Raise ForbiddenError when the caller may not give a document these groups."""
     if not may_grant(identity, groups):
         raise ForbiddenError("content owners can only grant groups they belong to")
+
+
+def document_groups(groups: Iterable[str]) -> list[str]:
+    """The groups a document is given, trimmed, deduplicated and sorted; InputError (422)
+    when none is left, since a document without a group is out of every reader's reach,
+    its owner's included."""
+    kept = sorted({g.strip() for g in groups if g.strip()})
+    if not kept:
+        raise InputError("groups: give at least one group (a document with none could be "
+                         "read by admins only; to withdraw a document, delete it)")
+    return kept
+
+
+def check_upload(
+    identity: Identity, groups: Iterable[str], stored: Sequence[DocumentRecord] = ()
+) -> None:
+    """Raise ForbiddenError unless the caller may give an upload these groups.
+
+    An upload of a file already stored (same name and bytes) gives its documents, `stored`,
+    new groups: it passes the rule of a group change for each (`may_manage`, `may_grant`).
+    Every refusal is the same, so it never reveals a document the caller cannot see.
+    """
+    wanted = list(groups)
+    if not may_grant(identity, wanted) or not all(may_manage(identity, d) for d in stored):
+        raise ForbiddenError(UPLOAD_REFUSED)
 
 
 def may_manage(identity: Identity, document: DocumentRecord) -> bool:

@@ -15,11 +15,15 @@ from typing import Any
 
 from api.auth import Identity
 from indexes.audit import AuditLog, AuditRecord
+from indexes.audit_chain import SystemKind
+from indexes.records import DocumentRecord, StoredChunk
 from rag.answers import Answer
 from rag.generation import GenerationConfig
 from rag.prompt import PROMPT_VERSION
 from rag.retrieval import Hit
 from rag.search import Retrieval
+
+SHOWN_SEQS = 1000  # record numbers an audit search's record lists (GET /v1/audit's limit)
 
 
 class RecordKind(StrEnum):
@@ -31,6 +35,14 @@ class RecordKind(StrEnum):
     DELETE = "delete"
     SET_GROUPS = "set_groups"
     REFUSED = "refused"  # a sender not answered for who they are (not registered, no role)
+    CHUNK_READ = "chunk_read"  # a stored passage shown (GET /v1/chunks/{id})
+    DOCUMENT_LIST = "document_list"  # the documents a caller may read, listed
+    AUDIT_SEARCH = "audit_search"  # the audit trail searched or exported
+    DENIED = "denied"  # an HTTP request answered 401, 403, 404 or 413
+    DENIED_REPEATS = "denied_repeats"  # the others of a window, counted (api.refusals)
+    # Written by the trail itself (indexes.audit_chain.SystemKind), filed under "coffre".
+    PRUNE = SystemKind.PRUNE.value
+    KEY_START = SystemKind.KEY_START.value
 
 
 class Channel(StrEnum):
@@ -76,8 +88,8 @@ def _caller(identity: Identity, channel: Channel) -> dict[str, Any]:
             "roles": sorted(identity.roles)}
 
 
-def _chunk_entry(hit: Hit) -> dict[str, Any]:
-    chunk, document = hit.stored.chunk, hit.stored.document
+def _passage(stored: StoredChunk) -> dict[str, Any]:
+    chunk, document = stored.chunk, stored.document
     return {
         "chunk_id": chunk.chunk_id,
         "content_sha256": hashlib.sha256(chunk.text.encode("utf-8")).hexdigest(),
@@ -85,8 +97,11 @@ def _chunk_entry(hit: Hit) -> dict[str, Any]:
         "document": document.source_path,
         "document_version": document.version,
         "page": chunk.page,
-        "score": round(hit.score, 6),
     }
+
+
+def _chunk_entry(hit: Hit) -> dict[str, Any]:
+    return {**_passage(hit.stored), "score": round(hit.score, 6)}
 
 
 def search_record(
@@ -175,3 +190,76 @@ def set_groups_record(identity: Identity, doc_id: str, groups: Sequence[str]) ->
     """A document given new access groups."""
     return AuditEntry(RecordKind.SET_GROUPS, identity.user,
                       {"doc_id": doc_id, "groups": list(groups)})
+
+
+def chunk_read_record(identity: Identity, channel: Channel, stored: StoredChunk) -> AuditEntry:
+    """A passage shown: which, of which document version, and whether the caller saw it
+    only by their role (compliance, admin), outside the document's groups."""
+    groups = stored.document.groups
+    return AuditEntry(RecordKind.CHUNK_READ, identity.user, {
+        **_caller(identity, channel), **_passage(stored), "document_groups": list(groups),
+        "outside_groups": not set(groups) & identity.groups,
+    })
+
+
+def document_list_record(
+    identity: Identity, channel: Channel, documents: Sequence[DocumentRecord]
+) -> AuditEntry:
+    """A document listing: how many were shown, and a digest of which (ids and versions,
+    sorted), so the listing is proven without copying the catalogue into every record."""
+    shown = sorted(f"{d.doc_id}:{d.version}" for d in documents)
+    return AuditEntry(RecordKind.DOCUMENT_LIST, identity.user, {
+        **_caller(identity, channel), "count": len(shown),
+        "listing_sha256": hashlib.sha256("\n".join(shown).encode("utf-8")).hexdigest(),
+    })
+
+
+def audit_search_record(
+    identity: Identity, channel: Channel, filters: Mapping[str, Any],
+    found: Sequence[AuditRecord],
+) -> AuditEntry:
+    """The audit trail searched (or exported): the filters, and which records were shown
+    (their numbers, up to SHOWN_SEQS of them; an export gives its range)."""
+    seqs = sorted(r.seq for r in found)
+    return AuditEntry(RecordKind.AUDIT_SEARCH, identity.user, {
+        **_caller(identity, channel), "filters": dict(filters), "count": len(seqs),
+        "records": seqs if len(seqs) <= SHOWN_SEQS else None,
+        "first": seqs[0] if seqs else None, "last": seqs[-1] if seqs else None,
+    })
+
+
+@dataclass(frozen=True)
+class Denial:
+    """An HTTP request refused: what was asked, how it was answered, and by whom, as far
+    as is known (`user` None: no valid credential; `credential`: a keyed fingerprint of
+    what was presented, never the credential)."""
+
+    status: int
+    method: str
+    route: str  # the route template, or "unmatched"
+    path: str
+    client: str
+    user: str | None
+    credential: str | None
+
+
+def denied_record(denial: Denial, at: str) -> AuditEntry:
+    """One refused request in full (the first of its window: api.refusals)."""
+    return AuditEntry(RecordKind.DENIED, denial.user or "", {
+        "channel": Channel.HTTP.value, "status": denial.status, "method": denial.method,
+        "route": denial.route, "path": denial.path, "client": denial.client,
+        "credential": denial.credential, "refused_at": at,
+    })
+
+
+def denied_repeats_record(
+    client: str, status: int, route: str, count: int, first: str, last: str,
+    credentials: Sequence[str],
+) -> AuditEntry:
+    """The refusals of one window after its first, counted: client, status and route, how
+    many, when, and the fingerprints of the credentials they presented (a few)."""
+    return AuditEntry(RecordKind.DENIED_REPEATS, "", {
+        "channel": Channel.HTTP.value, "client": client, "status": status, "route": route,
+        "count": count, "first_at": first, "last_at": last,
+        "credentials": sorted(credentials),
+    })

@@ -43,7 +43,7 @@ class NotFoundError(CoffreError):
 
 
 class TooLargeError(InputError):
-    """An upload over the size limit."""
+    """A request body or an uploaded file over its size limit."""
 
     http_status = 413
 

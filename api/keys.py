@@ -14,6 +14,7 @@ from pathlib import Path
 
 from api.errors import KeyStoreError
 from api.roles import Role
+from indexes.private_files import private_file
 
 ROLES = tuple(role.value for role in Role)
 PREFIX = "cof"
@@ -52,7 +53,7 @@ class KeyStore:
     """API keys in SQLite under the data directory."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600 before SQLite opens it: its -wal and -shm follow its mode
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.executescript(_SCHEMA)

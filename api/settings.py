@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(32, ge=1, le=1024, description="Passages embedded per model call.")
     chunk_size: int = Field(200, ge=32, le=2048, description="Largest chunk, in tokens of the embedding model.")
     chunk_overlap: int = Field(40, ge=0, le=1024, description="Tokens of whole sentences repeated between consecutive chunks.")
+    chunk_max_chars: int = Field(0, ge=0, le=1_000_000, description="Most characters in one chunk, whatever its token count (a word of over 100 characters counts as one token): longer words and table rows are cut; 0: 10 × COFFRE_CHUNK_SIZE, above any prose; else at least 100.")
     top_k: int = Field(4, ge=1, le=50, description="Passages given to the model for each answer.")
     search_mode: SearchMode = Field(SearchMode.HYBRID, description="Default retrieval: hybrid, vector or keyword.")
     fusion: Fusion = Field(Fusion.WEIGHTED, description="How vector and keyword rankings are fused: weighted (min-max normalised scores) or rrf.")
@@ -77,6 +78,10 @@ class Settings(BaseSettings):
     answer_check: bool = Field(True, description="After answering, ask the model whether the passages the answer cites state the answer to the question; a 'no' turns the answer into 'I don't know'.")
     citation_min_support: float = Field(0.35, ge=0.0, le=1.0, description="Least support score for attributing an unmarked sentence to a source.")
     max_file_mb: float = Field(100.0, gt=0, description="Files larger than this are refused at ingestion.")
+    archive_max_mb: float = Field(200.0, gt=0, description="Zip-based files (DOCX, PPTX, XLSX) whose members, as their zip directory declares them, inflate to more than this in all (or one member alone) are refused before parsing, as zip bombs.")
+    archive_max_ratio: float = Field(100.0, ge=1, description="A member of a zip-based file over 1 MiB inflated and compressed more than this many times (a zip bomb's mark; real documents stay far below) is refused before parsing.")
+    archive_max_members: int = Field(10_000, ge=1, description="Zip-based files with more members than this (embedded archives' members included) are refused before parsing.")
+    max_json_kb: int = Field(1024, ge=1, le=1024 * 1024, description="Largest body of a JSON request (questions, searches, chat completions, group changes, Teams activities), in KiB: a larger one is refused (HTTP 413) before it is read. Uploads are bounded by COFFRE_MAX_FILE_MB instead.")
     jwt_jwks_file: Path | None = Field(None, description="JWKS file of the corporate identity provider; empty: tokens refused, API keys only.")
     jwt_issuer: str = Field("", description="Expected 'iss' of identity-provider tokens.")
     jwt_audience: str = Field("coffre", description="Expected 'aud' of identity-provider tokens.")
@@ -84,6 +89,11 @@ class Settings(BaseSettings):
     jwt_groups_claim: str = Field("groups", description="Token claim holding the access groups.")
     jwt_roles_claim: str = Field("roles", description="Token claim holding the roles (default role: employee).")
     audit_retention_days: int = Field(3650, ge=1, description="Audit records older than this are pruned (the chain stays verifiable).")
+    audit_key_file: Path | None = Field(None, description="File with the secret key (64 hex digits) of the audit trail's HMAC-SHA256 chain, outside COFFRE_DATA_DIR: in production a secrets mount readable by Coffre's account only (e.g. /etc/coffre/audit.key). Created 0600 on first use when the trail was never keyed; a trail written with a key refuses to open without it. Default: audit.key in the folder beside the data folder named after it plus -audit (coffre-data-audit/).")
+    audit_anchor_file: Path | None = Field(None, description="File outside COFFRE_DATA_DIR to which the trail's head (record number and HMAC) is appended as a signed line every COFFRE_AUDIT_ANCHOR_EVERY records; `coffre audit verify` requires every anchored record still in the database. Make it append-only (chattr +a) or keep it on another volume. Default: anchors.log beside the default key.")
+    audit_anchor_every: int = Field(1, ge=1, le=1_000_000, description="Anchor the head every this many records (1: every record, so no record can be cut off the end unseen); the first keyed record and prune records always, and the last record a process wrote when it closes the trail.")
+    audit_syslog: str = Field("", description="Also send each anchor line to syslog (facility authpriv, tag coffre-audit), to keep a copy off this machine: a socket path such as /dev/log, or HOST:PORT over UDP; empty: off.")
+    audit_refusal_window_s: float = Field(60.0, gt=0, le=86400, description="HTTP 401, 403, 404 and 413 responses are audited in full once per client address, status and route in each window of this many seconds; the others of the window are counted in one summary record, so a flood of bad requests cannot fill the disk.")
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
     public_url: str = Field("", description="Address employees reach this server at (e.g. https://coffre.bank.internal), used in links to cited passages (chat front ends, Teams cards); empty: http://HOST:PORT.")
@@ -112,6 +122,13 @@ class Settings(BaseSettings):
         size = info.data.get("chunk_size", 200)
         if value >= size:
             raise ValueError(f"must be smaller than COFFRE_CHUNK_SIZE ({size})")
+        return value
+
+    @field_validator("chunk_max_chars")
+    @classmethod
+    def _char_cap(cls, value: int) -> int:
+        if 0 < value < 100:
+            raise ValueError("must be 0 (10 × COFFRE_CHUNK_SIZE) or at least 100")
         return value
 
     @field_validator("public_url")
@@ -174,6 +191,14 @@ class Settings(BaseSettings):
                              "Coffre answers (docs/teams.md)")
         if value is not None and not value.is_file():
             raise ValueError(f"file {value} does not exist")
+        return value
+
+    @field_validator("audit_syslog")
+    @classmethod
+    def _syslog_address(cls, value: str) -> str:
+        host, colon, port = value.rpartition(":")
+        if value and not value.startswith("/") and not (colon and host and port.isdigit()):
+            raise ValueError("must be a socket path (/dev/log) or HOST:PORT")
         return value
 
     @field_validator("embedding_model")

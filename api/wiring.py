@@ -11,15 +11,18 @@ from typing import TYPE_CHECKING
 from api.admission import Admission, AdmissionConfig
 from api.auditing import Provenance
 from api.auth import Authenticator, JwtConfig
+from api.errors import SettingsError
 from api.generators import LazyGenerator
 from api.keys import KeyStore
 from api.metrics import Metrics, fresh_metrics
 from api.settings import BGE_SMALL, BUNDLED, Settings
-from indexes.audit import AuditLog
+from indexes.audit import AuditLog, AuditSeal
 from indexes.embedder import Embedder, SentenceTransformerEmbedder, default_embedding_model_path
 from indexes.errors import EmbedderError
 from indexes.library import DocumentIndex
 from indexes.onnx_embedder import OnnxEmbedder, is_onnx_folder
+from indexes.private_files import private_file, restrict_tree
+from ingest.archives import ArchiveLimits
 from ingest.chunking import ChunkConfig, Chunker
 from ingest.jobs import Ingester
 from rag import catalogue
@@ -231,9 +234,40 @@ def key_store(settings: Settings) -> KeyStore:
     return KeyStore(settings.data_dir / "auth.sqlite3")
 
 
-def audit_log(settings: Settings) -> AuditLog:
-    """The audit trail of this data directory."""
-    return AuditLog(settings.data_dir / "audit.sqlite3")
+def audit_dir(settings: Settings) -> Path:
+    """The default folder of the audit key and anchors: beside the data folder, never in it
+    (`coffre-data` -> `coffre-data-audit`), so a copy of the data folder carries neither."""
+    data = settings.data_dir.resolve()
+    return data.parent / f"{data.name or 'coffre-data'}-audit"
+
+
+def audit_seal(settings: Settings) -> AuditSeal:
+    """Where the audit key and anchors are (COFFRE_AUDIT_KEY_FILE, COFFRE_AUDIT_ANCHOR_FILE),
+    refused inside the data folder, whose writers they guard against."""
+    key_file = settings.audit_key_file or audit_dir(settings) / "audit.key"
+    anchor_file = settings.audit_anchor_file or audit_dir(settings) / "anchors.log"
+    data = settings.data_dir.resolve()
+    for name, path in (("COFFRE_AUDIT_KEY_FILE", key_file),
+                       ("COFFRE_AUDIT_ANCHOR_FILE", anchor_file)):
+        if path.resolve().is_relative_to(data):
+            raise SettingsError(f"{name}: {path} is inside COFFRE_DATA_DIR ({data}); keep it "
+                                f"outside, where whoever can write the data folder cannot")
+    return AuditSeal(key_file, anchor_file, settings.audit_anchor_every, settings.audit_syslog)
+
+
+def audit_log(settings: Settings, *, create_key: bool = True) -> AuditLog:
+    """The audit trail of this data directory, keyed and anchored (its key created on first
+    use when `create_key`; verification never creates one)."""
+    # Created 0600 before SQLite opens it, so its -wal and -shm files are private too.
+    return AuditLog(private_file(settings.data_dir / "audit.sqlite3"), audit_seal(settings),
+                    create_key=create_key)
+
+
+def archive_limits(settings: Settings) -> ArchiveLimits:
+    """What a zip-based file may hold before it is parsed (COFFRE_ARCHIVE_*)."""
+    return ArchiveLimits(max_inflated_bytes=int(settings.archive_max_mb * 1024 * 1024),
+                         max_ratio=settings.archive_max_ratio,
+                         max_members=settings.archive_max_members)
 
 
 def build_reranker(settings: Settings) -> Reranker | None:
@@ -276,12 +310,17 @@ def build_services(
     Models load lazily: nothing heavy happens until the first embedding or answer, and the
     answer model's file is only looked for then (ingest and search work without one).
     """
+    # What an older version left readable by others becomes the service user's alone
+    # (what is created from now on is created so: indexes.private_files).
+    restrict_tree(settings.data_dir)
     embedder = embedder or build_embedder(settings)
     index = DocumentIndex(settings.data_dir / "index", embedder)
     chunker = Chunker(
-        ChunkConfig(settings.chunk_size, settings.chunk_overlap), embedder.count_tokens
+        ChunkConfig(settings.chunk_size, settings.chunk_overlap, settings.chunk_max_chars),
+        embedder.count_tokens,
     )
-    ingester = Ingester(index, chunker, max_file_bytes=int(settings.max_file_mb * 1024 * 1024))
+    ingester = Ingester(index, chunker, max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
+                        archive_limits=archive_limits(settings))
     retriever = Retriever(index, embedder, retrieval_config(settings),
                           reranker or build_reranker(settings))
     generator = generator or LazyGenerator(partial(build_generator, settings))

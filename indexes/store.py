@@ -24,6 +24,7 @@ import numpy as np
 from indexes.errors import StoreError
 from indexes.filters import SearchFilter
 from indexes.keyword_queries import bm25_search, candidates_within
+from indexes.private_files import private_file
 from indexes.records import ChunkRecord, DocumentRecord, StoredChunk
 from indexes.schema import (
     CHUNK_COLUMNS,
@@ -50,7 +51,8 @@ class Store:
     """Documents, chunks, embeddings and keyword terms in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created 0600 before SQLite opens it, so its -wal and -shm files are private too.
+        private_file(path)
         self.path = path
         self._lock = threading.RLock()
         # Reads go through one connection per thread (WAL allows concurrent readers), so a

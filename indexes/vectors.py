@@ -22,6 +22,7 @@ import faiss
 import numpy as np
 
 from indexes.errors import StoreError
+from indexes.private_files import private_dir
 from indexes.store import Store, StoreChange
 
 
@@ -132,7 +133,7 @@ class VectorIndex:
         with self._lock:
             if self._generation < 0:
                 return
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_dir(self.folder)  # the files are mkstemp's, 0600
             data = faiss.serialize_index(self._index).tobytes()
             state = {
                 "generation": self._generation,

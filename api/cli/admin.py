@@ -13,7 +13,10 @@ from rich.table import Table
 
 from api.cli.common import exiting, fail, open_settings, out
 from api.errors import KeyStoreError
-from api.wiring import audit_log, key_store, models_dir, selected_model
+from api.settings import Settings
+from api.wiring import audit_log, audit_seal, key_store, models_dir, selected_model
+from indexes.audit import AuditLog
+from indexes.audit_verify import Verification
 from rag import catalogue
 
 models_app = typer.Typer(help="The model catalogue.", no_args_is_help=True)
@@ -124,14 +127,43 @@ def keys_revoke(ctx: typer.Context, key_id: str) -> None:
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 
 
+def _verified_lines(settings: Settings, log: AuditLog, found: Verification) -> list[str]:
+    """What an intact trail's verification established, line by line."""
+    seal = audit_seal(settings)
+    lines = [f"audit trail intact ({found.records} records)"]
+    if found.keyed_from is None:
+        lines.append("not keyed yet: its key is made, and its chain keyed, at the next "
+                     "record written")
+    else:
+        lines.append(f"keyed chain (HMAC-SHA256, key id {log.key_id}) from record "
+                     f"{found.keyed_from}; {found.anchors} anchor(s) in {seal.anchor_file} "
+                     f"all present with their HMAC")
+    if found.legacy is not None:
+        first, last = found.legacy
+        lines.append(f"legacy unkeyed records {first}..{last}: written before the trail had "
+                     f"a key; sealed since by the keyed chain, but an edit made to them "
+                     f"before it cannot be detected")
+    if found.pruned_through:
+        lines.append(f"records up to {found.pruned_through} pruned by retention "
+                     f"(COFFRE_AUDIT_RETENTION_DAYS), as the keyed prune record says")
+    return lines
+
+
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context) -> None:
-    """Check the hash chain; exit 1 naming the first bad record."""
-    log = audit_log(open_settings(ctx))
-    bad = log.verify()
-    if bad is not None:
-        raise fail(f"audit trail broken at record {bad}: edited, deleted or reordered", 1)
-    out().print(f"audit trail intact ({sum(1 for _ in log.records())} records)")
+    """Check the keyed chain, its head and its anchors; exit 1 naming the first bad record
+    or the missing range, 2 when the key is missing or is not the trail's."""
+    settings = open_settings(ctx)
+    log = audit_log(settings, create_key=False)  # never a new key to verify with
+    try:
+        found = log.check()
+    finally:
+        log.close()
+    if not found.intact:
+        raise fail("\n".join(b.message for b in found.breaches), 1)
+    console = out()
+    for line in _verified_lines(settings, log, found):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @audit_app.command("export")
@@ -143,9 +175,12 @@ def audit_export(
 ) -> None:
     """Write every audit record as JSON Lines."""
     log = audit_log(open_settings(ctx))
-    lines = (json.dumps(r.__dict__, ensure_ascii=False) + "\n" for r in log.records())
-    if out_file is None:
-        sys.stdout.writelines(lines)
-    else:
-        with out_file.open("w", encoding="utf-8") as handle:
-            handle.writelines(lines)
+    try:
+        lines = (json.dumps(r.__dict__, ensure_ascii=False) + "\n" for r in log.records())
+        if out_file is None:
+            sys.stdout.writelines(lines)
+        else:
+            with out_file.open("w", encoding="utf-8") as handle:
+                handle.writelines(lines)
+    finally:
+        log.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -13,6 +14,7 @@ from api.cli.admin import audit_app, keys_app, models_app
 from api.cli.common import fail
 from api.cli.eval import eval_app
 from indexes.errors import CoffreError
+from indexes.private_files import OTHERS
 
 
 class CoffreGroup(TyperGroup):
@@ -39,7 +41,10 @@ app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:
-    """Entry point of the `coffre` script."""
+    """Entry point of the `coffre` script (every command, the server's `serve` included)."""
+    # Whatever this process writes is the service user's alone: a second guard behind the
+    # explicit modes of indexes.private_files, for files other libraries create.
+    os.umask(OTHERS)
     try:
         app()
     except CoffreError as exc:

@@ -11,7 +11,21 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.generators import warm_up as warm_up_generator
-from api.http import ask, audit, chat, chunks, documents, health, metrics, pages, search, teams
+from api.http import (
+    ask,
+    audit,
+    chat,
+    chunks,
+    documents,
+    explorer,
+    health,
+    metrics,
+    pages,
+    search,
+    teams,
+)
+from api.http.limits import BodyGuard, body_limits
+from api.http.trail import RefusalRecorder, RefusalTrail
 from api.metrics import MetricsMiddleware
 from api.wiring import Services
 from indexes.errors import CoffreError
@@ -21,10 +35,11 @@ citing each claim to its document, page and passage. Nothing leaves this machine
 
 
 def lifespan(
-    services: Services, warm_up: bool
+    services: Services, warm_up: bool, refusals: RefusalRecorder | None = None
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Start-up: prune the audit trail; with `warm_up`, load the models and fingerprint the
-    answer model's file, all in worker threads, before the first request."""
+    answer model's file, all in worker threads, before the first request. Shutdown: the
+    refusals still queued and counted written, and the trail's head anchored."""
 
     @asynccontextmanager
     async def start(_: FastAPI) -> AsyncIterator[None]:
@@ -34,6 +49,9 @@ def lifespan(
             await run_in_threadpool(services.embedder.embed_query, "warm up")
             await run_in_threadpool(warm_up_generator, services.generator)
         yield
+        if refusals is not None:
+            await run_in_threadpool(refusals.close)
+        await run_in_threadpool(services.audit.anchor_head)
 
     return start
 
@@ -65,18 +83,34 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
     """The app over already-built services; models load at start-up when `warm_up`."""
+    refusals = RefusalRecorder(services.audit, services.authenticator,
+                               services.settings.audit_refusal_window_s)
+    # Swagger UI from local files (api/http/explorer.py), no ReDoc. Public without a key:
+    # /docs, /docs-assets, /openapi.json, /healthz, /metrics and the pages, none holding
+    # bank data (README, Security); every other route needs a key or token.
     app = FastAPI(title="Coffre", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan(services, warm_up))
+                  lifespan=lifespan(services, warm_up, refusals), docs_url=None,
+                  redoc_url=None)
+    app.state.refusals = refusals
     app.state.services = services
     app.add_exception_handler(CoffreError, coffre_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     for routes in (health, pages, search, ask, chat, documents, chunks, audit):
         app.include_router(routes.router)
+    explorer.install(app)
+    # No body is read before its sender is known and its size allowed (inside the metrics
+    # middleware, so its 401s and 413s are counted).
+    app.add_middleware(BodyGuard, authenticator=services.authenticator, render=coffre_error,
+                       limits=body_limits(services.settings, documents.UPLOAD_PATH,
+                                          keyless=(teams.PATH,)))
     bot = teams.router_for(services)  # POST /api/messages, only when Teams is configured
     if bot is not None:
         app.include_router(bot)
     if services.settings.metrics:
         _measure(app, services)
+    # Added last, so it is the outermost middleware: it sees every 401, 403, 404 and 413,
+    # those the other middleware write before routing included. Keep it last.
+    app.add_middleware(RefusalTrail, recorder=refusals, router=app.router)
     return app
 
 

@@ -120,7 +120,7 @@ def test_content_owner_uploads_for_their_groups_only(
     owner = {"authorization": f"Bearer {owner_key}"}
     note = b"# Parking\n\nStaff parking permits cost EUR 35 per quarter at Harbour Street.\n"
     created = httpx.post(f"{server_url}/v1/documents", headers=owner,
-                         files={"file": ("../parking.md", note)}, data={"groups": "staff"})
+                         files={"file": ("parking.md", note)}, data={"groups": "staff"})
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "ok" and created.json()["chunks"] >= 1
     found = client.post("/v1/search", json={"query": "parking permits quarter", "top_k": 1})

@@ -9,6 +9,7 @@ import pytest
 from api import access
 from api.auth import Identity
 from api.errors import ForbiddenError, NotFoundError
+from indexes.errors import InputError
 from indexes.filters import SearchFilter
 from indexes.records import DocumentRecord
 
@@ -90,3 +91,23 @@ def test_only_compliance_reads_the_trail() -> None:
     access.require_auditor(who("admin"))
     with pytest.raises(ForbiddenError, match="compliance"):
         access.require_auditor(who("employee", "content_owner"))
+
+
+def test_a_document_keeps_at_least_one_group() -> None:
+    assert access.document_groups([" staff", "risk", "staff", ""]) == ["risk", "staff"]
+    for none in ([], ["", "  "]):
+        with pytest.raises(InputError, match=r"^groups: give at least one group"):
+            access.document_groups(none)
+
+
+def test_an_upload_of_a_stored_file_passes_the_rule_of_a_group_change() -> None:
+    owner = who("content_owner", groups=("risk", "staff"))
+    access.check_upload(owner, ["staff"])  # a new file
+    access.check_upload(owner, ["staff"], [document("risk")])  # their own document
+    access.check_upload(who("admin"), ["board"], [document("hr")])
+    refusals = [(owner, ["board"], []), (owner, ["staff"], [document("board")]),
+                (owner, ["staff"], [document("risk"), document()])]
+    for identity, groups, stored in refusals:
+        with pytest.raises(ForbiddenError) as refused:
+            access.check_upload(identity, groups, stored)
+        assert str(refused.value) == access.UPLOAD_REFUSED  # one reply for every reason

@@ -8,18 +8,20 @@ from pathlib import Path
 
 from api.auditing import (
     Channel,
+    Denial,
     Provenance,
     RecordKind,
     append,
     ask_record,
     delete_record,
+    denied_record,
     interrupted_record,
     search_record,
     set_groups_record,
     upload_record,
 )
 from api.auth import Identity
-from indexes.audit import AuditLog
+from indexes.audit import AuditLog, AuditSeal
 from indexes.library import DocumentIndex
 from rag.answers import Answer, RefusalReason
 from rag.citations import Citation, Origin
@@ -110,7 +112,8 @@ def test_document_records_keep_their_shapes() -> None:
 
 
 def test_append_files_the_record_under_its_user_in_the_chain(tmp_path: Path) -> None:
-    log = AuditLog(tmp_path / "audit.sqlite3")
+    log = AuditLog(tmp_path / "audit.sqlite3",
+                   AuditSeal(tmp_path / "keys" / "audit.key", tmp_path / "keys" / "anchors"))
     append(log, delete_record(ALICE, "d1"))
     append(log, upload_record(ALICE, "f", ["risk"], "ok"))
     records = list(log.records())
@@ -118,3 +121,13 @@ def test_append_files_the_record_under_its_user_in_the_chain(tmp_path: Path) -> 
     assert [r.body["kind"] for r in records] == ["delete", "upload"]
     assert log.verify() is None
     log.close()
+
+
+def test_a_denied_request_names_what_was_asked_never_the_credential() -> None:
+    denial = Denial(403, "GET", "/v1/audit", "/v1/audit", "10.1.2.3", "alice", "ab" * 8)
+    assert denied_record(denial, "2026-12-02T10:00:00+00:00").body() == {
+        "kind": "denied", "user": "alice", "channel": "http", "status": 403,
+        "method": "GET", "route": "/v1/audit", "path": "/v1/audit", "client": "10.1.2.3",
+        "credential": "ab" * 8, "refused_at": "2026-12-02T10:00:00+00:00"}
+    anonymous = Denial(401, "GET", "/v1/ask", "/v1/ask", "10.1.2.3", None, None)
+    assert denied_record(anonymous, "t").user == ""  # no valid credential: nobody's

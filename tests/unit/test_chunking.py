@@ -235,3 +235,58 @@ def test_chunk_size_property(paragraphs: list[str], size: int, overlap_share: fl
         if position < len(source) and word == source[position]:
             position += 1
     assert position == len(source)
+
+
+# -- the character cap ----------------------------------------------------------------------
+
+
+def test_chunk_character_cap_defaults_to_ten_per_token_and_has_a_floor() -> None:
+    assert ChunkConfig(size=200).char_limit == 2000
+    assert ChunkConfig(size=200, max_chars=500).char_limit == 500
+    with pytest.raises(ValueError, match="at least 100"):
+        ChunkConfig(size=20, overlap=5, max_chars=99)
+
+
+def test_an_unbroken_word_is_cut_within_the_character_cap() -> None:
+    word = "x" * (2 * 1024 * 1024)  # one word: one token to the counter, as [UNK] is to BERT
+    chunks = Chunker(ChunkConfig(), word_count).chunk([Element("text", word, 1)])
+    assert all(len(c.text) <= 2000 for c in chunks)
+    assert "".join(c.text for c in chunks) == word  # nothing lost, nothing repeated
+    assert {(c.page, c.kind) for c in chunks} == {(1, "text")}
+
+
+def test_words_of_unknown_length_are_packed_by_characters_as_well_as_tokens() -> None:
+    # Each word counts one token, so 20 tokens of them would make a 3 000-character chunk.
+    words = [f"{i:03d}" + "y" * 147 for i in range(60)]
+    chunks = chunker(20, 5).chunk([Element("text", " ".join(words))])
+    assert all(len(c.text) <= 200 for c in chunks)
+    assert [w for c in chunks for w in c.text.split()] == words
+
+
+def test_text_without_spaces_that_counts_many_tokens_is_cut_by_tokens() -> None:
+    def one_token_per_character(text: str) -> int:
+        return len(text.replace(" ", ""))
+
+    text = "字" * 3000
+    chunks = Chunker(ChunkConfig(size=50, overlap=0), one_token_per_character).chunk(
+        [Element("text", text)])
+    assert all(one_token_per_character(c.text) <= 50 for c in chunks)
+    assert "".join(c.text for c in chunks) == text
+
+
+def test_an_overlong_heading_gives_a_capped_section_and_capped_chunks() -> None:
+    heading = "Z" * 5000
+    chunks = chunker(20, 5).chunk([Element("title", heading, depth=0),
+                                   Element("text", "Body text.")])
+    assert all(len(c.text) <= 200 for c in chunks)
+    assert {c.section for c in chunks} == {"Z" * 199 + "…"}
+    assert "".join(c.text for c in chunks).startswith(heading)
+
+
+def test_a_table_row_past_the_cap_is_cut_and_the_header_still_repeats() -> None:
+    element = Element("table", "t", 1, rows=[["Product", "Rate"], ["Loan", "9" * 450]],
+                      header_rows=1)
+    chunks = chunker(20, 5).chunk([element])
+    assert len(chunks) > 1
+    assert all(len(c.text) <= 200 and lines(c)[0] == "Product | Rate" for c in chunks)
+    assert "".join(lines(c)[1] for c in chunks) == "Loan | " + "9" * 450

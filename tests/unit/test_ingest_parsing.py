@@ -11,13 +11,14 @@ import pytest
 
 from ingest.conversion import convert, table_rows
 from ingest.elements import ParseError
-from ingest.file_types import SUPPORTED_TYPES, check_signature, email_title, html_title
+from ingest.file_types import SUPPORTED_TYPES, check_signature, email_title
 from ingest.headings import (
     heading_depth,
     is_numbered_heading,
     join_split_headings,
     looks_like_heading,
 )
+from ingest.html_text import visible_html
 from ingest.parsing import SUPPORTED_TYPES as REEXPORTED
 from ingest.pdf_placement import place_tables, table_element
 from ingest.pdf_tables import PdfTable
@@ -71,12 +72,11 @@ def test_good_signatures_pass(tmp_path: Path) -> None:
 def test_titles_from_headers(tmp_path: Path) -> None:
     (tmp_path / "m.eml").write_text("Subject:  Card fees 2024 \nFrom: a@b.c\n\nBody.\n")
     (tmp_path / "n.eml").write_text("From: a@b.c\n\nBody.\n")
-    (tmp_path / "p.html").write_text("<html><TITLE>\n  Loan\n  rates </TITLE><p>x</p></html>")
-    (tmp_path / "q.html").write_text("<p>no title</p>")
     assert email_title(tmp_path / "m.eml") == "Card fees 2024"
     assert email_title(tmp_path / "n.eml") is None
-    assert html_title(tmp_path / "p.html") == "Loan rates"
-    assert html_title(tmp_path / "q.html") is None
+    assert visible_html("<html><TITLE>\n  Loan\n  rates </TITLE><p>x</p></html>").title == (
+        "Loan rates")
+    assert visible_html("<p>no title</p>").title is None
 
 
 # -- PDF headings ---------------------------------------------------------------------------
