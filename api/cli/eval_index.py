@@ -29,7 +29,7 @@ def eval_services(
     key = hashlib.sha256(
         "\x1f".join([
             file_sha256(dataset.corpus), build_embedder(settings).model_id,
-            str(settings.chunk_size), str(settings.chunk_overlap),
+            str(settings.chunk_size), str(settings.chunk_overlap), str(settings.chunk_max_chars),
         ]).encode()
     ).hexdigest()[:16]
     folder = settings.data_dir / "eval" / f"{dataset.name}-{key}"
