@@ -16,23 +16,12 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
 
-from indexes.errors import AuditError
+from indexes.errors import AuditKeyError
 
 KEY_BYTES = 32
 _KEY_ID_LABEL = b"coffre audit key id"
 _CREDENTIAL_LABEL = b"coffre presented credential"
-
-
-class AuditKeyError(AuditError):
-    """The audit key file is missing, unreadable, malformed, or not the trail's key.
-
-    A configuration problem (exit 2), not a full disk: the message names the file and says
-    what to restore or change.
-    """
-
-    exit_code: ClassVar[int] = 2
 
 
 @dataclass(frozen=True)

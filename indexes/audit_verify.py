@@ -15,7 +15,8 @@ from pathlib import Path
 
 from indexes.audit_anchor import Anchor, AnchorReading, anchor_file_has_lines
 from indexes.audit_chain import GENESIS, StoredRow, SystemKind, record_hash, record_mac
-from indexes.audit_key import AuditKey, AuditKeyError
+from indexes.audit_key import AuditKey
+from indexes.errors import AuditKeyError
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ branch in its `errors` module::
         │   ├── EmbedderError                      the embedding model cannot be loaded
         │   └── StoreError                         the store is unreadable or inconsistent
         ├── AuditError                             here: no audit record, so no answer
+        │   └── AuditKeyError        exit 2        the trail's key missing or not its own
         ├── QueueTimeoutError        Retry-After   api.errors: queued past COFFRE_QUEUE_WAIT_S
         ├── GenerationError          exit 4        rag.errors: the answer model failed
         │   ├── ModelBusyError       Retry-After   the model stayed busy past the wait limit
@@ -95,3 +96,13 @@ class StoreError(IndexStoreError):
 
 class AuditError(UnavailableError):
     """The audit record could not be written (and the answer must not be given)."""
+
+
+class AuditKeyError(AuditError):
+    """The audit key file is missing, unreadable, malformed, or not the trail's key.
+
+    A configuration problem (exit 2), not a full disk: the message names the file and says
+    what to restore or change.
+    """
+
+    exit_code: ClassVar[int] = 2

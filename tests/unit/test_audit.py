@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from indexes.audit import AuditLog, AuditSeal, record_hash
-from indexes.audit_key import AuditKeyError, create_key
+from indexes.audit_key import create_key
+from indexes.errors import AuditKeyError
 
 
 @pytest.fixture
