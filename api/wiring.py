@@ -25,6 +25,7 @@ from indexes.private_files import private_file, restrict_tree
 from ingest.archives import ArchiveLimits
 from ingest.chunking import ChunkConfig, Chunker
 from ingest.jobs import Ingester
+from ingest.workers import ParseWorkers, WorkerLimits
 from rag import catalogue
 from rag.answering import AnswerConfig, Answerer
 from rag.catalogue import package_folder
@@ -75,8 +76,9 @@ class Services:
         )
 
     def close(self) -> None:
-        """Release the stores, and the answer model's threads and connections if it has any
-        (a pool of generation servers)."""
+        """Stop the parsing workers, release the stores, and the answer model's threads and
+        connections if it has any (a pool of generation servers)."""
+        self.ingester.close()
         self.index.close()
         self.audit.close()
         close = getattr(self.generator, "close", None)
@@ -270,6 +272,12 @@ def archive_limits(settings: Settings) -> ArchiveLimits:
                          max_members=settings.archive_max_members)
 
 
+def parse_workers(settings: Settings) -> ParseWorkers:
+    """The parsing worker processes (COFFRE_PARSE_*), none started until the first file."""
+    return ParseWorkers(WorkerLimits(settings.parse_memory_mb, settings.parse_timeout_s),
+                        workers=settings.parse_workers)
+
+
 def build_reranker(settings: Settings) -> Reranker | None:
     """The cross-encoder named by COFFRE_RERANKER_MODEL (not loaded yet), or None."""
     if settings.reranker_model is None:
@@ -320,7 +328,7 @@ def build_services(
         embedder.count_tokens,
     )
     ingester = Ingester(index, chunker, max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
-                        archive_limits=archive_limits(settings))
+                        archive_limits=archive_limits(settings), parser=parse_workers(settings))
     retriever = Retriever(index, embedder, retrieval_config(settings),
                           reranker or build_reranker(settings))
     generator = generator or LazyGenerator(partial(build_generator, settings))

@@ -13,6 +13,10 @@ class ParseError(InputError):
         self.reason = reason
         super().__init__(f"{path}: {reason}")
 
+    def __reduce__(self) -> tuple[type[ParseError], tuple[str, str]]:
+        # Parsing runs in worker processes: the error crosses back pickled, type and all.
+        return type(self), (self.path, self.reason)
+
 
 class UnsupportedFileError(ParseError):
     """The file type is not one Coffre ingests."""

@@ -21,9 +21,10 @@ from indexes.text import detect_language
 from ingest.archives import ArchiveLimits
 from ingest.chunking import Chunk, Chunker
 from ingest.elements import ParsedDocument, ParseError
-from ingest.parsing import SUPPORTED_TYPES, parse_file
+from ingest.parsing import SUPPORTED_TYPES
 from ingest.records import iter_records, record_document
 from ingest.titles import cap_title
+from ingest.workers import ParseWorkers
 
 ACL_SUFFIX = ".acl.json"
 FOLDER_ACL = "_acl.json"
@@ -112,8 +113,20 @@ class _Pending:
     items: list[tuple[DocumentRecord, list[Chunk]]]
 
 
+class Parser(Protocol):
+    """Where files are parsed: worker processes (`ParseWorkers`, the default), or for tests
+    that do not test them, the calling process (`InProcessParser`)."""
+
+    def parse(self, path: Path, limits: ArchiveLimits) -> ParsedDocument:
+        """Parse one file; ParseError naming it when it cannot be."""
+
+    def close(self) -> None:
+        """Stop whatever runs the parsing."""
+
+
 class Ingester:
-    """Runs ingestion jobs into one document index."""
+    """Runs ingestion jobs into one document index; files are parsed by `parser` (by
+    default one worker process with the default limits, started at the first file)."""
 
     def __init__(
         self,
@@ -125,6 +138,7 @@ class Ingester:
         batch_chunks: int = 256,
         default_groups: tuple[str, ...] = (),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        parser: Parser | None = None,
     ) -> None:
         self.index = index
         self.chunker = chunker
@@ -133,6 +147,11 @@ class Ingester:
         self.batch_chunks = batch_chunks
         self.default_groups = default_groups
         self.clock = clock
+        self.parser: Parser = parser or ParseWorkers()
+
+    def close(self) -> None:
+        """Stop the parsing workers (a later job starts fresh ones)."""
+        self.parser.close()
 
     def run(
         self,
@@ -196,7 +215,7 @@ class Ingester:
                                           groups, partial(record_document, record))
         else:
             yield from self._document(source, file_sha256(path), groups,
-                                      lambda: parse_file(path, self.archive_limits))
+                                      lambda: self.parser.parse(path, self.archive_limits))
 
     def _document(
         self, source: str, content_hash: str, groups: tuple[str, ...],

@@ -175,7 +175,7 @@ def parse_file(path: Path, limits: ArchiveLimits | None = None) -> ParsedDocumen
             elements, title, pages = _parse_pdf(path)
         else:
             elements, title = _parse_other(path, suffix)
-    except ParseError:
+    except (ParseError, MemoryError):  # out of memory: the worker reports it as such
         raise
     except Exception as exc:  # the parsers raise anything from KeyError to zlib errors
         raise ParseError(str(path), f"cannot parse: {type(exc).__name__}: {exc}") from exc

@@ -80,6 +80,39 @@ def test_the_guard_catches_connection_attempts(tmp_path: Path) -> None:
     assert "192.0.2.1" in log.read_text()
 
 
+PROBE = '''
+import os, urllib.request
+
+def parse(path, limits):
+    path.write_text(str(os.getpid()))
+    urllib.request.urlopen("http://192.0.2.2/", timeout=1)
+'''
+
+
+def test_the_guard_holds_in_the_parsing_workers(tmp_path: Path) -> None:
+    # Files are parsed in worker processes: the guard must be in force there too, or the
+    # ingest below would prove nothing about the parsers.
+    env, log = _guarded_env(tmp_path)
+    (tmp_path / "guard" / "probe_parse.py").write_text(PROBE)
+    marker = tmp_path / "worker.pid"
+    probe = (
+        "import os, sys; from pathlib import Path; import probe_parse\n"
+        "from ingest.archives import ArchiveLimits\n"
+        "from ingest.workers import ParseWorkers, WorkerSetup\n"
+        "with ParseWorkers(setup=WorkerSetup(probe_parse.parse)) as pool:\n"
+        "    try:\n"
+        "        pool.parse(Path(sys.argv[1]), ArchiveLimits())\n"
+        "    except OSError as exc:\n"
+        "        print(os.getpid(), exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(marker)], env=env,
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    parent, _, error = done.stdout.partition(" ")
+    assert "network refused by test" in error, done.stdout + done.stderr
+    assert marker.read_text() != parent  # refused in the worker, not in the parent
+    assert "192.0.2.2" in log.read_text()
+
+
 def test_ingest_search_ask_with_network_refused(tmp_path: Path) -> None:
     env, log = _guarded_env(tmp_path)
     coffre = [sys.executable, "-m", "api.cli"]
