@@ -86,10 +86,12 @@ _PLAIN = re.compile(_NUM)
 _LIST_MARKER = re.compile(r"^\s*\d+[.)]\s+")
 _BARE_PERCENT = re.compile(r"%|\bper\s*cent\b|\bpercent(?:age)?\b|\bpour\s*cent(?:age)?\b")
 _BARE_CURRENCY = re.compile(rf"(?<![a-z])(?:{_CUR_SUFFIX})(?![a-z])")
-_NUMBER_WORDS = {
+# Small numbers spelled out ("six months", "deux jours"), English and French; also read by
+# rag.verification, whose passage side counts both forms.
+NUMBER_WORDS = {
     word: value
     for words, value in (
-        ("zero", 0), ("one un une", 1), ("two deux", 2), ("three trois", 3),
+        ("zero zéro", 0), ("one un une", 1), ("two deux", 2), ("three trois", 3),
         ("four quatre", 4), ("five cinq", 5), ("six", 6), ("seven sept", 7), ("eight huit", 8),
         ("nine neuf", 9), ("ten dix", 10), ("eleven onze", 11), ("twelve douze", 12),
         ("fifteen quinze", 15), ("twenty vingt", 20), ("thirty trente", 30),
@@ -261,7 +263,7 @@ def holding(passage: str) -> Holding:
     answer, checked again as the answer grows, reads the same few passages)."""
     found, rest = _read(fold(passage))
     keys: set[str] = set().union(*(q.offers for q in found))
-    spelled = {str(_NUMBER_WORDS[w]) for w in _SPELLED.findall(rest) if w in _NUMBER_WORDS}
+    spelled = {str(NUMBER_WORDS[w]) for w in _SPELLED.findall(rest) if w in NUMBER_WORDS}
     keys |= {f"n:{n}" for n in spelled}
     bare = {k[2:] for q in found if q.kind == "number" for k in q.needs
             if k.startswith("n:")} | spelled

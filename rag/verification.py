@@ -18,27 +18,13 @@ from itertools import combinations
 
 from rag.citations import Citation, Sentence
 from rag.injection import without_instructions
-from rag.quantities import Holding, Quantity, holding, quantities
+from rag.quantities import NUMBER_WORDS, Holding, Quantity, holding, quantities
 from rag.retrieval import Hit
 from rag.tables import Table, parse_table
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _LIST_MARKER = re.compile(r"^\s*\d+[.)]\s+")
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
-# Passages often spell small numbers out ("six months", "deux jours") where answers use
-# digits; the passage side counts both forms.
-_NUMBER_WORDS = {
-    word: str(value)
-    for words, value in (
-        ("zero zéro", 0), ("one un une", 1), ("two deux", 2), ("three trois", 3),
-        ("four quatre", 4), ("five cinq", 5), ("six", 6), ("seven sept", 7), ("eight huit", 8),
-        ("nine neuf", 9), ("ten dix", 10), ("eleven onze", 11), ("twelve douze", 12),
-        ("fifteen quinze", 15), ("twenty vingt", 20), ("thirty trente", 30),
-        ("forty quarante", 40), ("fifty cinquante", 50), ("sixty soixante", 60),
-        ("hundred cent", 100),
-    )
-    for word in words.split()
-}
 
 
 ROW_MISMATCH = "states a figure from another row of the table"
@@ -69,7 +55,7 @@ def numbers(text: str) -> set[str]:
 
 def passage_numbers(text: str) -> set[str]:
     """Numbers a passage states, in digits or as words."""
-    spelled = {_NUMBER_WORDS[w] for w in _WORDS.findall(text.lower()) if w in _NUMBER_WORDS}
+    spelled = {str(NUMBER_WORDS[w]) for w in _WORDS.findall(text.lower()) if w in NUMBER_WORDS}
     return numbers(text) | spelled
 
 
