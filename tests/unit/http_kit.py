@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from api.wiring import Services
 from tests.unit.fakes import FakeEmbedder, make_item
@@ -52,3 +55,20 @@ def data_lines(text: str) -> list[str]:
     """The `data:` payloads of a server-sent event stream, in order (other lines skipped)."""
     return [line[len("data:"):].strip() for line in text.splitlines()
             if line.startswith("data:")]
+
+
+def loop_calls(on_loop: list[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A wrapper for blocking methods that records in `on_loop` each one called on the event
+    loop's thread (where a blocking call stalls every request)."""
+
+    def off_loop(method: Callable[..., Any]) -> Callable[..., Any]:
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            try:
+                asyncio.get_running_loop()
+                on_loop.append(method.__name__)
+            except RuntimeError:
+                pass  # a worker thread: no loop here
+            return method(*args, **kwargs)
+        return checked
+
+    return off_loop

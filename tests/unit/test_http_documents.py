@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api import access
 from api.wiring import Services
-from tests.unit.http_kit import bearer, library
+from tests.unit.http_kit import bearer, library, loop_calls
 
 REFUSALS = ("denied", "denied_repeats")
 RECORD = json.dumps({"_id": "fees", "title": "Fees", "text": "The wire fee is ten euros."})
@@ -148,15 +146,7 @@ def test_no_store_call_runs_on_the_event_loop(
     ids = books.doc_ids
     store, on_loop = services.index.store, []
 
-    def off_loop(method: Callable[..., Any]) -> Callable[..., Any]:
-        def checked(*args: Any, **kwargs: Any) -> Any:
-            try:
-                asyncio.get_running_loop()
-                on_loop.append(method.__name__)
-            except RuntimeError:
-                pass  # a worker thread: no loop here
-            return method(*args, **kwargs)
-        return checked
+    off_loop = loop_calls(on_loop)
 
     for name in ("document", "documents", "set_groups", "chunk", "delete_document"):
         monkeypatch.setattr(store, name, off_loop(getattr(store, name)))

@@ -3,9 +3,7 @@ listed, the trail searched, and every 401, 403, 404 and 413, bounded against flo
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.http.trail import RefusalTrail
 from api.wiring import Services
-from tests.unit.http_kit import bearer, library
+from tests.unit.http_kit import bearer, library, loop_calls
 
 
 def _bodies(services: Services, *kinds: str) -> list[dict[str, Any]]:
@@ -156,15 +154,7 @@ def test_refusals_are_written_off_the_event_loop_by_the_outermost_middleware(
 ) -> None:
     on_loop: list[str] = []
 
-    def off_loop(method: Callable[..., Any]) -> Callable[..., Any]:
-        def checked(*args: Any, **kwargs: Any) -> Any:
-            try:
-                asyncio.get_running_loop()
-                on_loop.append(method.__name__)
-            except RuntimeError:
-                pass  # a worker thread: no loop here
-            return method(*args, **kwargs)
-        return checked
+    off_loop = loop_calls(on_loop)
 
     monkeypatch.setattr(services.audit, "append", off_loop(services.audit.append))
     app = create_app(services, warm_up=False)
