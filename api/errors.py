@@ -64,12 +64,16 @@ class TooBusyError(CoffreError):
     http_status = 429
     exit_code = 3
 
-    def __init__(self, retry_after_s: int, in_progress: int, queued: int) -> None:
+    def __init__(self, retry_after_s: int, in_progress: int, queued: int,
+                 would_wait_s: float | None = None) -> None:
+        why = ("as many as it takes at once" if would_wait_s is None else
+               f"this question would wait about {would_wait_s:.0f} s, past COFFRE_QUEUE_WAIT_S")
         super().__init__(
-            f"Coffre is answering {in_progress} question(s) with {queued} waiting, as many as "
-            f"it takes at once; ask again in {retry_after_s} s (the bounds are "
-            "COFFRE_MAX_ANSWERS and COFFRE_ANSWER_QUEUE)")
+            f"Coffre is answering {in_progress} question(s) with {queued} waiting, {why}; ask "
+            f"again in {retry_after_s} s (the bounds are COFFRE_MAX_ANSWERS, "
+            "COFFRE_ANSWER_QUEUE and COFFRE_QUEUE_WAIT_S)")
         self.retry_after_s = retry_after_s
+        self.would_wait_s = would_wait_s
 
     @property
     def headers(self) -> dict[str, str]:

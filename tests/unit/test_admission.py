@@ -88,7 +88,8 @@ def test_a_queued_question_whose_client_leaves_frees_its_place_at_once() -> None
 
 
 def test_a_question_queued_past_its_deadline_is_a_503_with_retry_after() -> None:
-    admission, _ = _admission(slots=1, queue=1, wait_s=0.05)
+    # The estimate says it would be in time (0.01 s), the answer ahead takes longer.
+    admission, _ = _admission(slots=1, queue=1, wait_s=0.05, service_s=0.01)
 
     async def scenario() -> None:
         async with admission.admit():
@@ -99,6 +100,41 @@ def test_a_question_queued_past_its_deadline_is_a_503_with_retry_after() -> None
         assert admission.in_flight == 0
 
     asyncio.run(scenario())
+
+
+def test_a_question_that_would_wait_past_the_deadline_is_refused_before_it_queues() -> None:
+    # Answers take 30 s, one slot, a 2-minute wait limit, room for 10 in the queue: the
+    # fourth queued question would wait 4 x 30 s, so it is told to come back instead of
+    # being given a stream that ends in a queue timeout.
+    admission, clock = _admission(slots=1, queue=10, wait_s=120.0, service_s=30.0)
+
+    async def scenario() -> None:
+        async with admission.admit():
+            waiting = [asyncio.create_task(_hold(admission)) for _ in range(3)]
+            await asyncio.sleep(0)
+            assert admission.queued == 3
+            with pytest.raises(TooBusyError) as busy:
+                admission.admit()
+            assert busy.value.would_wait_s == pytest.approx(120.0)
+            assert busy.value.headers == {"Retry-After": "150"}
+            assert "COFFRE_QUEUE_WAIT_S" in str(busy.value)
+            assert admission.rejected == 1 and admission.queued == 3
+            clock.now = 1.0  # measured: answers take 1 s, not 30
+        await asyncio.gather(*waiting)
+        assert admission.service.mean_s < 30.0
+        # Faster answers measured: the same queue depth is admitted again.
+        async with admission.admit():
+            more = [asyncio.create_task(_hold(admission)) for _ in range(4)]
+            await asyncio.sleep(0)
+            assert admission.queued == 4
+        await asyncio.gather(*more)
+
+    asyncio.run(scenario())
+
+
+def test_two_slots_halve_the_expected_wait() -> None:
+    admission, _ = _admission(slots=2, queue=10, wait_s=120.0, service_s=30.0)
+    assert admission.expected_wait_s() == pytest.approx(15.0)
 
 
 class _HeldGenerator(FakeGenerator):
