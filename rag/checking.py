@@ -19,7 +19,13 @@ from rag.generation import GenerationConfig, Generator, Purpose
 from rag.injection import is_instruction
 from rag.prompt import check_messages
 from rag.retrieval import Hit
-from rag.verification import SentenceCheck, row_corrections, supporting_sources, verify
+from rag.verification import (
+    STATES_NOTHING,
+    SentenceCheck,
+    row_corrections,
+    supporting_sources,
+    verify,
+)
 
 _VERDICT = GenerationConfig(max_tokens=3, temperature=0.0, purpose=Purpose.CHECK)
 _NO = re.compile(r"\W*(no|non)\b")
@@ -104,7 +110,8 @@ def _cite_and_verify(
     checks = verify(sentences, citations, sources, threshold, question)
     repaired = False
     for check in checks:
-        found = () if check.verified else supporting_sources(
+        # Another source cannot make a pointer sentence a claim: no repair for it.
+        found = () if check.verified or check.reason == STATES_NOTHING else supporting_sources(
             check.text, scores[check.index], sources, threshold, question)
         if found:
             citations = [c for c in citations if c.sentence != check.index] + [

@@ -18,6 +18,7 @@ from itertools import combinations
 
 from rag.citations import Citation, Sentence
 from rag.injection import without_instructions
+from rag.pointers import states_nothing
 from rag.quantities import NUMBER_WORDS, Holding, Quantity, holding, quantities
 from rag.retrieval import Hit
 from rag.tables import Table, parse_table
@@ -28,6 +29,7 @@ _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 ROW_MISMATCH = "states a figure from another row of the table"
+STATES_NOTHING = "states nothing: it points to a source without a claim of its own"
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,11 @@ def verify(
             checks.append(SentenceCheck(index, sentence.text, False, 0.0, (), "no source"))
             continue
         best = max(c.support for c in cited)
+        if states_nothing(sentence.text):
+            checks.append(SentenceCheck(index, sentence.text, False, round(best, 4),
+                                        tuple(sorted({c.number for c in cited})),
+                                        STATES_NOTHING))
+            continue
         stated = quantities(sentence.text)
         supporting = [c for c in cited if c.support >= threshold]
         # A sentence citing two passages may take one value from each, each one whole.

@@ -107,6 +107,23 @@ def test_answer_with_no_verified_sentence_becomes_i_dont_know(
     assert answer.refusal_reason is RefusalReason.UNVERIFIED
 
 
+@pytest.mark.parametrize("filler", [
+    "This can be found in the table provided in source [1].",
+    "For more details, please refer to the document [1].",
+    "Voir le tableau ci-dessus pour plus de détails [1].",
+])
+def test_a_pointer_sentence_does_not_carry_an_answer_whose_claim_failed(
+    library: DocumentIndex, embedder: FakeEmbedder, filler: str
+) -> None:
+    # The one factual sentence mangles the figure; the sentence after it points to the
+    # source and would pass the support threshold on its own.
+    core, _ = answerer(library, embedder, [f"The card fee is 99 euros per month [1]. {filler}"],
+                       min_relevance=-1.0, verification_threshold=0.0)
+    answer = core.ask(Query("What is the card fee?"))
+    assert answer.refused and answer.text == REFUSAL_EN and answer.citations == ()
+    assert answer.refusal_reason is RefusalReason.UNVERIFIED
+
+
 def test_refusals_say_why(library: DocumentIndex, embedder: FakeEmbedder) -> None:
     core, _ = answerer(library, embedder, ["I don't know."], min_relevance=-1.0)
     assert core.ask(Query("What is the card fee?")).refusal_reason == "model"

@@ -6,8 +6,9 @@ import pytest
 
 from indexes.library import DocumentIndex
 from rag.citations import CitationBuilder, Sentence
+from rag.pointers import states_nothing
 from rag.retrieval import Hit
-from rag.verification import numbers, verify
+from rag.verification import STATES_NOTHING, numbers, verify
 from tests.unit.fakes import FakeEmbedder, MakeItem
 
 POLICY = "The maximum loan-to-value for a buy-to-let mortgage is 70% of the property value."
@@ -86,3 +87,29 @@ def test_the_reason_names_the_value_no_cited_passage_holds(
     [check] = verify(sentences, builder.build(sentences, hits), hits, 0.3)
     assert not check.verified
     assert check.reason == "states numbers its sources do not contain: 17:00"
+
+
+@pytest.mark.parametrize("text", [
+    "This can be found in the table provided in source.",
+    "Please see the passage above for more information.",
+    "Les détails figurent dans le tableau ci-dessous.",
+    "",
+])
+def test_a_sentence_that_only_points_to_a_source_states_nothing(text: str) -> None:
+    assert states_nothing(text)
+
+
+@pytest.mark.parametrize("text", [
+    "The table provided in source gives a fee of five euros.",  # a subject and a value
+    "See section 4.",  # a value
+    "Cards are renewed every three years.",
+    "Le tableau fixe les frais.",
+])
+def test_a_sentence_with_a_subject_or_a_value_states_something(text: str) -> None:
+    assert not states_nothing(text)
+
+
+def test_a_pointer_sentence_is_never_verified(builder: CitationBuilder, hits: list[Hit]) -> None:
+    sentences = [Sentence("This can be found in the table provided in source.", (1,))]
+    checks = verify(sentences, builder.build(sentences, hits), hits, 0.0)
+    assert not checks[0].verified and checks[0].reason == STATES_NOTHING
