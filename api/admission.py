@@ -112,14 +112,12 @@ class Admission:
             if self._running < slots and not self._waiting:
                 self._running += 1
                 return Ticket(self, None)
-            if len(self._waiting) >= self.config.queue:
-                self.rejected += 1
-                raise TooBusyError(self.retry_after(), self._running, len(self._waiting))
+            full = len(self._waiting) >= self.config.queue
             expected_s = self.expected_wait_s()
-            if expected_s >= self.config.wait_s:
+            if full or expected_s >= self.config.wait_s:
                 self.rejected += 1
                 raise TooBusyError(self.retry_after(), self._running, len(self._waiting),
-                                   would_wait_s=expected_s)
+                                   would_wait_s=None if full else expected_s)
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiting.append(waiter)
             return Ticket(self, waiter)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 
-_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
+from rag.quantities import WORDS
+
 _DIGIT = re.compile(r"\d")
 
 # Function words and words about documents, in English and French (the corpus's languages).
@@ -27,13 +28,12 @@ shown show shows given provided described mentioned stated specified outlined av
 contained contains containing included includes including also you your one which where
 source sources document documents passage passages table tables section sections page
 pages excerpt excerpts text context above below following preceding previous attached
-reference references cited citation citations provided according mentioned noted
+reference references cited citation citations according noted
 le la les l un une des du de d ce cet cette ces il elle est sont était être peut peuvent
-dans sur au aux à en par pour avec et ou plus informations information détails détail
+dans sur au aux à en par pour avec et ou plus informations détails détail
 voir consulter trouver trouve trouvée trouvent figure figurent indiqué indiquée indiqués
 mentionné mentionnée fourni fournie fournis disponible disponibles ci dessus dessous
-source sources document documents passage passages tableau tableaux section sections
-page pages extrait extraits texte contexte référence références selon vous se y
+tableau tableaux extrait extraits texte contexte référence références selon vous se y
 """.split())
 
 
@@ -45,4 +45,4 @@ def states_nothing(text: str) -> bool:
     """
     if _DIGIT.search(text):
         return False
-    return all(word in _POINTER_WORDS for word in _WORDS.findall(text.lower()))
+    return all(word in _POINTER_WORDS for word in WORDS.findall(text.lower()))

@@ -100,7 +100,14 @@ NUMBER_WORDS = {
     )
     for word in words.split()
 }
-_SPELLED = re.compile(r"[^\W\d_]+")
+# Letters only: words without their digits and underscores (read by verification and the
+# pointer-sentence test too).
+WORDS = re.compile(r"[^\W\d_]+")
+
+
+def spelled_numbers(text: str) -> set[str]:
+    """The numbers a lower-case text spells out, as digits: "six" and "deux" -> "6", "2"."""
+    return {str(NUMBER_WORDS[w]) for w in WORDS.findall(text) if w in NUMBER_WORDS}
 
 
 @dataclass(frozen=True)
@@ -263,7 +270,7 @@ def holding(passage: str) -> Holding:
     answer, checked again as the answer grows, reads the same few passages)."""
     found, rest = _read(fold(passage))
     keys: set[str] = set().union(*(q.offers for q in found))
-    spelled = {str(NUMBER_WORDS[w]) for w in _SPELLED.findall(rest) if w in NUMBER_WORDS}
+    spelled = spelled_numbers(rest)
     keys |= {f"n:{n}" for n in spelled}
     bare = {k[2:] for q in found if q.kind == "number" for k in q.needs
             if k.startswith("n:")} | spelled

@@ -19,13 +19,12 @@ from itertools import combinations
 from rag.citations import Citation, Sentence
 from rag.injection import without_instructions
 from rag.pointers import states_nothing
-from rag.quantities import NUMBER_WORDS, Holding, Quantity, holding, quantities
+from rag.quantities import Holding, Quantity, holding, quantities, spelled_numbers
 from rag.retrieval import Hit
 from rag.tables import Table, parse_table
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _LIST_MARKER = re.compile(r"^\s*\d+[.)]\s+")
-_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 ROW_MISMATCH = "states a figure from another row of the table"
@@ -57,8 +56,7 @@ def numbers(text: str) -> set[str]:
 
 def passage_numbers(text: str) -> set[str]:
     """Numbers a passage states, in digits or as words."""
-    spelled = {str(NUMBER_WORDS[w]) for w in _WORDS.findall(text.lower()) if w in NUMBER_WORDS}
-    return numbers(text) | spelled
+    return numbers(text) | spelled_numbers(text.lower())
 
 
 def _named_rows(passage: str, sentence: str, question: str) -> tuple[Table, list[int]] | None:
@@ -159,10 +157,10 @@ def verify(
             checks.append(SentenceCheck(index, sentence.text, False, 0.0, (), "no source"))
             continue
         best = max(c.support for c in cited)
+        numbers_cited = tuple(sorted({c.number for c in cited}))
         if states_nothing(sentence.text):
             checks.append(SentenceCheck(index, sentence.text, False, round(best, 4),
-                                        tuple(sorted({c.number for c in cited})),
-                                        STATES_NOTHING))
+                                        numbers_cited, STATES_NOTHING))
             continue
         stated = quantities(sentence.text)
         supporting = [c for c in cited if c.support >= threshold]
@@ -181,7 +179,7 @@ def verify(
             values = ", ".join(q.text.strip() for q in missing)
             reason = f"states numbers its sources do not contain: {values}"
         checks.append(SentenceCheck(index, sentence.text, bool(backed), round(best, 4),
-                                    tuple(sorted({c.number for c in cited})), reason))
+                                    numbers_cited, reason))
     return checks
 
 
