@@ -22,7 +22,9 @@ from indexes.filters import SearchFilter
 from indexes.private_files import private_dir, write_private
 from indexes.records import DocumentRecord
 from indexes.store import Store
-from ingest.jobs import ACL_SUFFIX, FOLDER_ACL, FileOutcome, Ingester
+from ingest.jobs import Ingester
+from ingest.outcomes import FileOutcome
+from ingest.sources import ACL_SUFFIX, is_sidecar
 
 _SAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -65,8 +67,9 @@ def _name_problem(name: str) -> str | None:
         return "the file name holds a path separator (/ or \\)"
     if _CONTROL.search(name):
         return "the file name holds a control character (NUL, a line break, ...)"
-    if name == FOLDER_ACL or name.endswith(ACL_SUFFIX):
-        return "the file name is that of an access file (_acl.json, NAME.acl.json)"
+    if is_sidecar(Path(name)):
+        return ("the file name is that of an access or metadata file (_acl.json, "
+                "NAME.acl.json, _meta.json, NAME.meta.json)")
     if name.split(".", 1)[0].strip().lower() in _DEVICES:
         return "the file name is reserved for a device (CON, NUL, COM1, LPT1, ...)"
     return None

@@ -19,6 +19,8 @@ class SearchFilter:
     path_prefix: str | None = None
     ingested_after: datetime | None = None
     ingested_before: datetime | None = None
+    # Documents never to return (expired ones: see `Retriever`), whatever else lets them.
+    excluded_doc_ids: frozenset[str] | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -29,6 +31,7 @@ class SearchFilter:
             and self.path_prefix is None
             and self.ingested_after is None
             and self.ingested_before is None
+            and not self.excluded_doc_ids
         )
 
     def document_clause(self, alias: str = "d") -> tuple[str, list[object]]:
@@ -53,6 +56,10 @@ class SearchFilter:
         if self.ingested_before is not None:
             clauses.append(f"{alias}.ingested_at <= ?")
             params.append(_utc_text(self.ingested_before))
+        if self.excluded_doc_ids:
+            marks = ",".join("?" * len(self.excluded_doc_ids))
+            clauses.append(f"{alias}.doc_id NOT IN ({marks})")
+            params.extend(sorted(self.excluded_doc_ids))
         return (" AND ".join(clauses) or "1"), params
 
 

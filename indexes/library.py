@@ -17,7 +17,7 @@ from indexes.embedder import Embedder
 from indexes.errors import ModelMismatchError, StoreError
 from indexes.filters import SearchFilter
 from indexes.keyword import bm25_within
-from indexes.records import ChunkRecord, DocumentRecord
+from indexes.records import ChunkRecord, DocumentRecord, VersionEnd
 from indexes.store import Store, StoreChange
 from indexes.text import analyze
 from indexes.vectors import VectorIndex
@@ -74,13 +74,16 @@ class DocumentIndex:
                 change = self.store.replace_document(item.document, item.chunks, item.vectors)
                 self._follow(vectors, change, item.vectors)
 
-    def delete(self, doc_id: str) -> bool:
-        """Delete a document and its vectors for real; False when it did not exist."""
+    def delete(
+        self, doc_id: str, end: VersionEnd = VersionEnd.DELETED, at: str | None = None
+    ) -> bool:
+        """Take a document out of search: its chunks and vectors go (FAISS shrinks), its
+        versions stay on record (`end` says why). False when it was not stored."""
         with self._lock:
             if self.store.document(doc_id) is None:
                 return False
             vectors = self._vector_index()
-            self._follow(vectors, self.store.delete_document(doc_id))
+            self._follow(vectors, self.store.delete_document(doc_id, end, at))
             return True
 
     def _follow(

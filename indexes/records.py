@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 
@@ -37,6 +38,41 @@ class DocumentRecord:
     version: int = 1
     groups: tuple[str, ...] = ()
     chunk_count: int = 0
+    # When the source file last changed, and what its owner said of it (a NAME.meta.json
+    # sidecar or its folder's _meta.json): dates are ISO days, YYYY-MM-DD.
+    source_modified_at: str | None = None
+    owner: str = ""
+    effective_date: str | None = None
+    expiry_date: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One stored version of a document: the newest is the one searched; older ones (and
+    a retired document's last) keep their text for the audit trail to resolve."""
+
+    doc_id: str
+    version: int
+    content_hash: str
+    ingested_at: str
+    source_modified_at: str | None
+    chunk_count: int
+    ended: VersionEnd | None = None
+    ended_at: str | None = None
+
+    @property
+    def current(self) -> bool:
+        """True for the version that search and answers use."""
+        return self.ended is None
+
+
+class VersionEnd(StrEnum):
+    """Why a version stopped being searched."""
+
+    REPLACED = "replaced"  # a newer version of the same source was ingested
+    RETIRED = "retired"  # its file left the folder a job keeps in sync
+    DELETED = "deleted"  # a content owner deleted the document
 
 
 @dataclass(frozen=True)
@@ -62,3 +98,9 @@ class StoredChunk:
 
     chunk: ChunkRecord
     document: DocumentRecord
+
+    @property
+    def current(self) -> bool:
+        """False for a passage of an older or retired version, kept for the audit trail:
+        such a chunk has no rowid, for it is in no search index."""
+        return self.chunk.rowid > 0

@@ -16,6 +16,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,23 +26,30 @@ from indexes.errors import StoreError
 from indexes.filters import SearchFilter
 from indexes.keyword_queries import bm25_search, candidates_within
 from indexes.private_files import private_file
-from indexes.records import ChunkRecord, DocumentRecord, StoredChunk
+from indexes.records import ChunkRecord, DocumentRecord, StoredChunk, VersionEnd, VersionRecord
 from indexes.schema import (
+    ARCHIVED_COLUMNS,
     CHUNK_COLUMNS,
     CHUNK_WIDTH,
     DOC_COLUMNS,
     SCHEMA,
     SCHEMA_VERSION,
+    VERSION_COLUMNS,
+    VERSION_DOC_COLUMNS,
     chunk_from_row,
     document_from_row,
+    upgrade,
+    version_from_row,
 )
 from indexes.sqlite_open import connect, prepare
 from indexes.store_writes import (
     StoreChange,
     bump_generation,
     delete_chunks,
+    end_version,
     insert_chunks,
     insert_document,
+    insert_version,
 )
 
 __all__ = ["SCHEMA_VERSION", "Store", "StoreChange"]
@@ -68,6 +76,7 @@ class Store:
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?), ('generation', '0')",
             (SCHEMA_VERSION,),
         )
+        upgrade(self._db)
 
     def _connect(self) -> sqlite3.Connection:
         db = connect(self.path)
@@ -135,18 +144,25 @@ class Store:
             raise StoreError(f"{len(chunks)} chunks but {len(embeddings)} embeddings")
         vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
         with self._transaction() as db:
+            end_version(db, document.doc_id, VersionEnd.REPLACED, document.ingested_at)
             removed = delete_chunks(db, document.doc_id)
             insert_document(db, document)
             added = insert_chunks(db, document, chunks, vectors)
+            insert_version(db, document, len(chunks))
             previous, generation = bump_generation(db)
         return StoreChange(tuple(removed), tuple(added), previous, generation)
 
-    def delete_document(self, doc_id: str) -> StoreChange:
-        """Delete a document with its chunks, vectors and terms, atomically.
+    def delete_document(
+        self, doc_id: str, end: VersionEnd = VersionEnd.DELETED, at: str | None = None
+    ) -> StoreChange:
+        """Take a document out of search: its chunks, vectors and terms go, atomically; its
+        versions and their text stay for the audit trail (`versions`, `chunk`).
 
         Returns the removed rowids and the generations, as `replace_document` does.
         """
+        ended_at = at or datetime.now(UTC).isoformat(timespec="seconds")
         with self._transaction() as db:
+            end_version(db, doc_id, end, ended_at)
             removed = delete_chunks(db, doc_id)
             db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
             previous, generation = bump_generation(db)
@@ -168,6 +184,32 @@ class Store:
                 f"SELECT {DOC_COLUMNS} FROM documents d WHERE d.source_path = ?", (source_path,)
             ).fetchone()
         return None if row is None else document_from_row(row)
+
+    def versions(self, doc_id: str) -> list[VersionRecord]:
+        """Every stored version of a document, oldest first (empty if never stored)."""
+        with self._reader() as db:
+            rows = db.execute(
+                f"SELECT {VERSION_COLUMNS} FROM versions WHERE doc_id = ? ORDER BY version",
+                (doc_id,),
+            ).fetchall()
+        return [version_from_row(r) for r in rows]
+
+    def latest_version(self, doc_id: str) -> int:
+        """The highest version number this document ever had, 0 if none."""
+        with self._reader() as db:
+            row = db.execute(
+                "SELECT max(version) FROM versions WHERE doc_id = ?", (doc_id,)
+            ).fetchone()
+        return int(row[0] or 0)
+
+    def expired_doc_ids(self, today: str) -> frozenset[str]:
+        """Documents whose expiry date (YYYY-MM-DD) is on or before `today`."""
+        with self._reader() as db:
+            rows = db.execute(
+                "SELECT doc_id FROM documents WHERE expiry_date IS NOT NULL AND expiry_date <= ?",
+                (today,),
+            ).fetchall()
+        return frozenset(str(r[0]) for r in rows)
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         """The stored document with this id, or None."""
@@ -196,6 +238,13 @@ class Store:
                 f"JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id = ? AND {clause}",
                 [chunk_id, *params],
             ).fetchone()
+            if row is None:  # an older version's passage, which an audit record may cite
+                row = db.execute(
+                    f"SELECT {ARCHIVED_COLUMNS}, {VERSION_DOC_COLUMNS} FROM archived_chunks c "
+                    f"JOIN versions d ON d.doc_id = c.doc_id AND d.version = c.version "
+                    f"WHERE c.chunk_id = ? AND {clause}",
+                    [chunk_id, *params],
+                ).fetchone()
         return None if row is None else _stored_chunk(row)
 
     def chunks_by_rowids(self, rowids: Sequence[int]) -> dict[int, StoredChunk]:

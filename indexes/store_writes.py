@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexes.records import ChunkRecord, DocumentRecord
+from indexes.records import ChunkRecord, DocumentRecord, VersionEnd
 from indexes.text import analyze
 
 
@@ -37,13 +37,48 @@ def insert_document(db: sqlite3.Connection, document: DocumentRecord) -> None:
     """Insert the document row, replacing an older version's."""
     db.execute(
         "INSERT OR REPLACE INTO documents(doc_id, source_path, title, content_hash, "
-        "mime, language, pages, ingested_at, version, groups) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "mime, language, pages, ingested_at, version, groups, source_modified_at, owner, "
+        "effective_date, expiry_date, tags) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             document.doc_id, document.source_path, document.title,
             document.content_hash, document.mime, document.language, document.pages,
             document.ingested_at, document.version, json.dumps(list(document.groups)),
+            document.source_modified_at, document.owner, document.effective_date,
+            document.expiry_date, json.dumps(list(document.tags)),
         ),
+    )
+
+
+def insert_version(db: sqlite3.Connection, document: DocumentRecord, chunks: int) -> None:
+    """Record the document's new version as its current one."""
+    db.execute(
+        "INSERT OR REPLACE INTO versions(doc_id, version, source_path, title, content_hash, "
+        "mime, language, pages, ingested_at, groups, source_modified_at, chunk_count) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            document.doc_id, document.version, document.source_path, document.title,
+            document.content_hash, document.mime, document.language, document.pages,
+            document.ingested_at, json.dumps(list(document.groups)),
+            document.source_modified_at, chunks,
+        ),
+    )
+
+
+def end_version(db: sqlite3.Connection, doc_id: str, end: VersionEnd, at: str) -> None:
+    """Keep the text of the document's current chunks, and mark its version as ended."""
+    row = db.execute("SELECT version FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+    if row is None:
+        return
+    db.execute(
+        "INSERT OR IGNORE INTO archived_chunks(chunk_id, doc_id, version, ordinal, text, page, "
+        "page_end, section, kind, language) SELECT chunk_id, doc_id, ?, ordinal, text, page, "
+        "page_end, section, kind, language FROM chunks WHERE doc_id = ?",
+        (int(row[0]), doc_id),
+    )
+    db.execute(
+        "UPDATE versions SET ended = ?, ended_at = ? WHERE doc_id = ? AND version = ?",
+        (end.value, at, doc_id, int(row[0])),
     )
 
 

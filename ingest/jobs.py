@@ -1,110 +1,45 @@
 """Ingestion jobs: walk paths, parse, chunk, embed in batches and store, file by file.
 
 A file that fails is reported with its reason and never stops the others; nothing is written
-for it, so what was stored before stays intact. Unchanged files (same content hash) are
-skipped, which makes re-running a job cheap and safe.
+for it, so what was stored before stays intact. Unchanged files (same content hash, sidecar
+metadata included) are skipped, which makes re-running a job cheap and safe: a job killed
+half way is finished by running it again. A job that keeps a folder in sync also retires the
+documents whose files left it (out of search and FAISS; their versions stay on record).
 """
 
 from __future__ import annotations
 
-import json
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Protocol
 
+from indexes.filters import SearchFilter
 from indexes.library import DocumentBatchItem, DocumentIndex
-from indexes.records import ChunkRecord, DocumentRecord, content_id, file_sha256
+from indexes.records import ChunkRecord, DocumentRecord, VersionEnd, content_id, file_sha256
 from indexes.text import detect_language
 from ingest.archives import ArchiveLimits
 from ingest.chunking import Chunk, Chunker
 from ingest.elements import ParsedDocument, ParseError
+from ingest.outcomes import FileOutcome, FileStatus, IngestProgress, IngestReport
 from ingest.parsing import SUPPORTED_TYPES
 from ingest.records import iter_records, record_document
+from ingest.sources import DocumentMeta, discover, read_groups, read_meta
 from ingest.titles import cap_title
 from ingest.workers import ParseWorkers
 
-ACL_SUFFIX = ".acl.json"
-FOLDER_ACL = "_acl.json"
+__all__ = ["FileOutcome", "FileStatus", "IngestProgress", "IngestReport", "Ingester"]
 
+@dataclass(frozen=True)
+class _Stamp:
+    """What every document of one file is stored with, besides its content."""
 
-@dataclass
-class FileOutcome:
-    """What happened to one file: ok, unchanged, failed or unsupported, and why."""
-
-    path: str
-    status: str
-    reason: str = ""
-    documents: int = 0
-    chunks: int = 0
-    groups: tuple[str, ...] = ()
-
-
-@dataclass
-class IngestReport:
-    """Outcomes of every file a job looked at."""
-
-    outcomes: list[FileOutcome] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        """Number of files with this status."""
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    @property
-    def chunks(self) -> int:
-        """Chunks written by this job."""
-        return sum(o.chunks for o in self.outcomes)
-
-
-class IngestProgress(Protocol):
-    """Receives progress events; the CLI draws a progress bar from them."""
-
-    def file_done(self, outcome: FileOutcome) -> None:
-        """A file has been fully processed (stored, skipped or failed)."""
-
-    def chunks_done(self, count: int) -> None:
-        """`count` more chunks have been embedded and stored."""
-
-
-def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileOutcome]]:
-    """Files under the given paths, sorted; missing paths come back as failed outcomes."""
-    files: list[Path] = []
-    missing: list[FileOutcome] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(
-                p for p in sorted(path.rglob("*"))
-                if p.is_file() and not _is_hidden(p.relative_to(path)) and not _is_acl(p)
-            )
-        elif path.is_file():
-            files.append(path)
-        else:
-            missing.append(FileOutcome(str(path), "failed", "no such file or folder"))
-    return files, missing
-
-
-def _is_hidden(relative: Path) -> bool:
-    return any(part.startswith(".") for part in relative.parts)
-
-
-def _is_acl(path: Path) -> bool:
-    return path.name == FOLDER_ACL or path.name.endswith(ACL_SUFFIX)
-
-
-def read_groups(path: Path, default: tuple[str, ...]) -> tuple[str, ...]:
-    """Access groups from `NAME.acl.json` beside the file, else `_acl.json` in its folder."""
-    for candidate in (path.with_name(path.name + ACL_SUFFIX), path.parent / FOLDER_ACL):
-        if candidate.is_file():
-            try:
-                groups = json.loads(candidate.read_text())["groups"]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ParseError(str(candidate), f"invalid access file ({exc})") from exc
-            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-                raise ParseError(str(candidate), '"groups" must be a list of strings')
-            return tuple(sorted(set(groups)))
-    return default
+    groups: tuple[str, ...]
+    meta: DocumentMeta
+    modified: str
 
 
 @dataclass
@@ -148,6 +83,10 @@ class Ingester:
         self.default_groups = default_groups
         self.clock = clock
         self.parser: Parser = parser or ParseWorkers()
+        self._writing = threading.Lock()
+        # Sources the running job met, and files it could not read: what a folder sync keeps.
+        self._seen_sources: set[str] = set()
+        self._failed: set[str] = set()
 
     def close(self) -> None:
         """Stop the parsing workers (a later job starts fresh ones)."""
@@ -158,14 +97,33 @@ class Ingester:
         paths: Iterable[Path],
         progress: IngestProgress | None = None,
         default_groups: tuple[str, ...] | None = None,
+        *,
+        sync: bool = False,
     ) -> IngestReport:
         """Ingest every file under `paths`; returns one outcome per file.
 
         `default_groups` (else the ingester's own) applies to files with no access file.
+        With `sync`, documents stored from a folder among `paths` whose file is no longer
+        there are retired. One job writes at a time: another waits for it.
         """
+        paths = list(paths)
         groups = self.default_groups if default_groups is None else default_groups
-        files, missing = discover(paths)
-        report = IngestReport(list(missing))
+        with self._writing:
+            self._seen_sources, self._failed = set(), set()
+            files, missing = discover(paths)
+            report = IngestReport(list(missing))
+            try:
+                self._ingest(files, groups, report, progress)
+                if sync:
+                    self._retire_missing(paths, files, report, progress)
+            finally:  # a cancelled job keeps what it committed, vectors saved with it
+                self.index.save()
+        return report
+
+    def _ingest(
+        self, files: list[Path], groups: tuple[str, ...], report: IngestReport,
+        progress: IngestProgress | None,
+    ) -> None:
         queue: list[_Pending] = []
         for path in files:
             pending = self._prepare(path, groups)
@@ -179,12 +137,38 @@ class Ingester:
                 self._flush(queue, report, progress)
                 queue = []
         self._flush(queue, report, progress)
-        self.index.save()
-        return report
+
+    def _retire_missing(
+        self, paths: list[Path], files: list[Path], report: IngestReport,
+        progress: IngestProgress | None,
+    ) -> None:
+        """Retire the documents of each folder in `paths` that this job did not meet there.
+
+        A file that failed keeps its stored version (a broken copy does not retire the good
+        one), and a folder with no file at all retires nothing: an unmounted share looks so.
+        """
+        at = self.clock().isoformat(timespec="seconds")
+        for folder in (p for p in paths if p.is_dir()):
+            prefix = str(folder.resolve()).rstrip("/") + "/"
+            stored = self.index.store.documents(SearchFilter(path_prefix=prefix))
+            if stored and not any(f.resolve().is_relative_to(folder.resolve()) for f in files):
+                report.outcomes.append(FileOutcome(str(folder), FileStatus.FAILED,
+                                                   "the folder is empty: nothing retired"))
+                continue
+            for document in stored:
+                file = document.source_path.split("#", 1)[0]
+                if document.source_path in self._seen_sources or file in self._failed:
+                    continue
+                self.index.delete(document.doc_id, VersionEnd.RETIRED, at)
+                outcome = FileOutcome(document.source_path, FileStatus.RETIRED,
+                                      "no longer in the folder", documents=1)
+                report.outcomes.append(outcome)
+                if progress:
+                    progress.file_done(outcome)
 
     def _prepare(self, path: Path, default_groups: tuple[str, ...]) -> _Pending:
         """Parse and chunk one file; the outcome says ok/unchanged/failed before storing."""
-        outcome = FileOutcome(str(path), "ok")
+        outcome = FileOutcome(str(path), FileStatus.OK)
         try:
             size = path.stat().st_size
             if size > self.max_file_bytes:
@@ -192,52 +176,66 @@ class Ingester:
                                  f"{self.max_file_bytes / 1e6:.0f} MB limit (COFFRE_MAX_FILE_MB)")
             suffix = path.suffix.lower()
             if suffix not in SUPPORTED_TYPES and suffix != ".jsonl":
-                return _Pending(FileOutcome(str(path), "unsupported",
+                return _Pending(FileOutcome(outcome.path, FileStatus.UNSUPPORTED,
                                             f"unsupported file type {suffix or '(none)'}"), [])
             outcome.groups = read_groups(path, default_groups)
-            items = list(self._documents(path, outcome.groups))
+            items = list(self._documents(path, outcome.groups, read_meta(path)))
         except ParseError as exc:
-            return _Pending(FileOutcome(str(path), "failed", exc.reason), [])
+            return self._failure(path, exc.reason)
         except OSError as exc:
-            return _Pending(FileOutcome(str(path), "failed", exc.strerror or str(exc)), [])
+            return self._failure(path, exc.strerror or str(exc))
         if not items:
-            outcome.status = "unchanged"
+            outcome.status = FileStatus.UNCHANGED
         return _Pending(outcome, items)
 
+    def _failure(self, path: Path, reason: str) -> _Pending:
+        """A file refused: its stored version, if any, stays (a sync does not retire it)."""
+        self._failed.add(str(path.resolve()))
+        return _Pending(FileOutcome(str(path), FileStatus.FAILED, reason), [])
+
     def _documents(
-        self, path: Path, groups: tuple[str, ...]
+        self, path: Path, groups: tuple[str, ...], meta: DocumentMeta
     ) -> Iterator[tuple[DocumentRecord, list[Chunk]]]:
         source = str(path.resolve())
+        modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+        stamp = _Stamp(groups, meta, modified)
         if path.suffix.lower() == ".jsonl":
             for record in iter_records(path):
-                record_hash = content_id(record.title, record.text, length=64)
+                record_hash = content_id(record.title, record.text, meta.digest, length=64)
                 yield from self._document(f"{source}#{record.record_id}", record_hash,
-                                          groups, partial(record_document, record))
+                                          stamp, partial(record_document, record))
         else:
-            yield from self._document(source, file_sha256(path), groups,
+            file_hash = file_sha256(path)
+            content_hash = content_id(file_hash, meta.digest, length=64) if meta.digest \
+                else file_hash
+            yield from self._document(source, content_hash, stamp,
                                       lambda: self.parser.parse(path, self.archive_limits))
 
     def _document(
-        self, source: str, content_hash: str, groups: tuple[str, ...],
+        self, source: str, content_hash: str, stamp: _Stamp,
         parse: Callable[[], ParsedDocument],
     ) -> Iterator[tuple[DocumentRecord, list[Chunk]]]:
+        self._seen_sources.add(source)
         doc_id = content_id(source)
         existing = self.index.store.document_by_path(source)
         if existing is not None and existing.content_hash == content_hash:
-            if existing.groups != groups:
-                self.index.store.set_groups(doc_id, groups)
+            if existing.groups != stamp.groups:
+                self.index.store.set_groups(doc_id, stamp.groups)
             return
         parsed = parse()
         chunks = self.chunker.chunk(parsed.elements)
         if not chunks:
             raise ParseError(source, "no text found")
         text = "\n".join(c.text for c in chunks[:20])
+        meta = stamp.meta
         yield DocumentRecord(
-            doc_id=doc_id, source_path=source, title=cap_title(parsed.title),
-            content_hash=content_hash,
-            mime=parsed.mime, language=detect_language(text), pages=parsed.pages,
+            doc_id=doc_id, source_path=source, title=cap_title(meta.title or parsed.title),
+            content_hash=content_hash, mime=parsed.mime,
+            language=meta.language or detect_language(text), pages=parsed.pages,
             ingested_at=self.clock().isoformat(timespec="seconds"),
-            version=(existing.version + 1) if existing else 1, groups=groups,
+            version=self.index.store.latest_version(doc_id) + 1, groups=stamp.groups,
+            source_modified_at=stamp.modified, owner=meta.owner,
+            effective_date=meta.effective_date, expiry_date=meta.expiry_date, tags=meta.tags,
         ), chunks
 
     def _flush(

@@ -11,7 +11,7 @@ from rag.retrieval import Hit
 
 __all__ = ["MASK", "Prompt", "build_prompt", "check_messages", "mask_instructions"]
 
-PROMPT_VERSION = "3"
+PROMPT_VERSION = "4"
 REFUSAL_EN = "I don't know from the documents available."
 REFUSAL_FR = "Je ne sais pas d'après les documents disponibles."
 
@@ -100,8 +100,9 @@ def build_prompt(
     used = count_tokens(SYSTEM_PROMPT) + count_tokens(question) + 32
     blocks: list[str] = []
     kept: list[Hit] = []
+    dated = len(effective_dates(hits)) > 1
     for hit in hits:
-        header = f"[{len(kept) + 1}] {source_label(hit)}\n"
+        header = f"[{len(kept) + 1}] {source_label(hit)}{_effective(hit) if dated else ''}\n"
         text = mask_instructions(hit.stored.chunk.text)
         cost = count_tokens(header + text) + 2
         if used + cost > budget_tokens:
@@ -113,7 +114,8 @@ def build_prompt(
         blocks.append(header + text)
         kept.append(hit)
         used += cost
-    user = "Sources:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
+    user = "Sources:\n\n" + "\n\n".join(blocks) + precedence_note(kept) + \
+        f"\n\nQuestion: {question}"
     if detect_language(question) == "fr":
         # Small models drift into English after English instructions; said in French, last,
         # the instruction holds.
@@ -122,6 +124,31 @@ def build_prompt(
         messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}],
         sources=tuple(kept),
     )
+
+
+def effective_dates(hits: Sequence[Hit]) -> set[str]:
+    """The distinct effective dates (YYYY-MM-DD) their content owners gave these sources."""
+    return {h.stored.document.effective_date for h in hits if h.stored.document.effective_date}
+
+
+def _effective(hit: Hit) -> str:
+    day = hit.stored.document.effective_date
+    return f" (in effect from {day})" if day else ""
+
+
+def precedence_note(sources: Sequence[Hit]) -> str:
+    """When sources took effect on different dates, which one prevails where they differ:
+    the latest. A bank replaces a rule by announcing a new one, and both stay on file for a
+    while; without the dates, the model follows whichever it read first."""
+    if len(effective_dates(sources)) < 2:
+        return ""
+    dated = sorted(((h.stored.document.effective_date or "", n)
+                    for n, h in enumerate(sources, start=1) if h.stored.document.effective_date),
+                   key=lambda dated: (dated[0], -dated[1]), reverse=True)
+    newest_day, newest = dated[0]
+    older = ", ".join(f"[{n}]" for day, n in dated if day < newest_day)
+    return (f"\n\nSource [{newest}] took effect last ({newest_day}): where {older} says "
+            f"otherwise, [{newest}] replaces it; answer from [{newest}] and cite it.")
 
 
 def cut_to_tokens(text: str, tokens: int, count_tokens: Callable[[str], int]) -> str:

@@ -7,8 +7,10 @@ are settings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from indexes.embedder import Embedder
@@ -101,11 +103,13 @@ class Retriever:
         embedder: Embedder,
         config: RetrievalConfig,
         reranker: Reranker | None = None,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.config = config
         self.reranker = reranker
+        self.today = today
         # The BM25 query runs in SQLite while the query is embedded: both release the GIL.
         self._keyword_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword")
 
@@ -121,7 +125,7 @@ class Retriever:
         if not query or top_k <= 0:
             return []
         mode = mode or self.config.mode
-        flt = search_filter or SearchFilter()
+        flt = self._current(search_filter or SearchFilter())
         depth = max(top_k, self.config.candidates)
         keyword_future = (
             self._keyword_pool.submit(self.index.keyword_search, query, depth, flt)
@@ -150,6 +154,16 @@ class Retriever:
         if self.reranker is not None:
             hits = self._rerank(query, hits)
         return hits[:top_k]
+
+    def _current(self, search_filter: SearchFilter) -> SearchFilter:
+        """The filter, less the documents whose expiry date has come (checked at every search:
+        a document expires at midnight without a job running). None expired, the filter is
+        left as it is, so searches keep the unfiltered path's corpus statistics."""
+        expired = self.index.store.expired_doc_ids(self.today().isoformat())
+        if not expired:
+            return search_filter
+        return replace(search_filter,
+                       excluded_doc_ids=expired | (search_filter.excluded_doc_ids or frozenset()))
 
     def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
         """Re-order the top `rerank_depth` candidates by cross-encoder and fused score blended.

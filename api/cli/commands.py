@@ -13,6 +13,7 @@ from api.auditing import Channel, append, ask_record, interrupted_record, search
 from api.cli.common import DEMO_CORPUS, err, local_identity, open_services, out, run_ingest
 from api.generators import ensure_model
 from api.wiring import Services
+from ingest.outcomes import FileStatus
 from rag.answers import Answer, DraftText, Finished, Query, checked_question
 from rag.generation import closing_stream
 from rag.retrieval import SearchMode
@@ -33,7 +34,7 @@ def ingest(
     """Ingest files and folders; unchanged files are skipped. Exit 1 if any file failed."""
     services = open_services(ctx)
     report = run_ingest(services, paths, tuple(sorted({g for g in groups.split(",") if g})))
-    if report.count("failed"):
+    if report.count(FileStatus.FAILED):
         raise typer.Exit(1)
 
 

@@ -20,7 +20,8 @@ from api.auth import Identity
 from api.roles import Role
 from api.settings import Settings, load_settings
 from api.wiring import Services, build_services
-from ingest.jobs import FileOutcome, IngestReport, discover
+from ingest.outcomes import FileOutcome, FileStatus, IngestReport
+from ingest.sources import discover
 
 DEMO_CORPUS = Path(__file__).resolve().parents[2] / "bench" / "demo" / "corpus"
 
@@ -111,7 +112,8 @@ def _summary(report: IngestReport) -> Table:
     for column in ("file", "status", "documents", "chunks", "reason"):
         table.add_column(column)
     for o in report.outcomes:
-        colour = {"ok": "green", "unchanged": "blue", "failed": "red"}.get(o.status, "yellow")
+        colour = {FileStatus.OK: "green", FileStatus.UNCHANGED: "blue",
+                  FileStatus.FAILED: "red"}.get(o.status, "yellow")
         table.add_row(o.path, f"[{colour}]{o.status}[/{colour}]", str(o.documents),
                       str(o.chunks), o.reason)
     return table
@@ -126,12 +128,10 @@ def run_ingest(
     with Progress(*progress_columns(), console=err(), transient=False) as progress:
         report = services.ingester.run(paths, IngestBar(progress, len(files)), groups)
     console.print(_summary(report))
-    console.print(
-        f"ok {report.count('ok')}, unchanged {report.count('unchanged')}, "
-        f"failed {report.count('failed')}, unsupported {report.count('unsupported')}; "
-        f"{report.chunks} chunks written"
-    )
-    open_to_none = [o.path for o in report.outcomes if o.status == "ok" and not o.groups]
+    console.print(", ".join(f"{status} {report.count(status)}" for status in FileStatus)
+                  + f"; {report.chunks} chunks written")
+    open_to_none = [o.path for o in report.outcomes
+                    if o.status is FileStatus.OK and not o.groups]
     if open_to_none:
         console.print(f"[yellow]{len(open_to_none)} document(s) have no access groups: only "
                       "admins can read them until a NAME.acl.json or _acl.json gives some[/yellow]")

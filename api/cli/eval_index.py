@@ -15,7 +15,8 @@ from pathlib import Path
 from api.settings import Settings
 from api.wiring import Services, build_embedder, build_services
 from indexes.records import file_sha256
-from ingest.jobs import Ingester, IngestProgress
+from ingest.jobs import Ingester
+from ingest.outcomes import IngestProgress
 from rag.evaluation.datasets import Dataset
 from rag.evaluation.errors import EvalError
 

@@ -33,7 +33,7 @@ from api.uploads import (
 from api.wiring import Services
 from indexes.errors import InputError
 from indexes.records import DocumentRecord
-from ingest.jobs import FileOutcome
+from ingest.outcomes import FileOutcome
 
 router = APIRouter()
 UPLOAD_PATH = "/v1/documents"  # POST: its body limit is that of files (api/http/limits.py)

@@ -186,8 +186,8 @@ def test_a_delete_records_its_own_generation(
     intruder = make_item(embedder, "intruder", ["intruder words"])
     original = ours.store.delete_document
 
-    def then_theirs(doc_id: str) -> StoreChange:
-        change = original(doc_id)
+    def then_theirs(doc_id: str, *why: Any) -> StoreChange:
+        change = original(doc_id, *why)
         theirs.add([intruder])
         return change
 
