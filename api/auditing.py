@@ -34,6 +34,7 @@ class RecordKind(StrEnum):
     UPLOAD = "upload"
     DELETE = "delete"
     SET_GROUPS = "set_groups"
+    INGEST_JOB = "ingest_job"  # an ingestion job queued or cancelled (api/http/jobs.py)
     REFUSED = "refused"  # a sender not answered for who they are (not registered, no role)
     CHUNK_READ = "chunk_read"  # a stored passage shown (GET /v1/chunks/{id})
     DOCUMENT_LIST = "document_list"  # the documents a caller may read, listed
@@ -179,6 +180,21 @@ def upload_record(identity: Identity, file: str, groups: Sequence[str], status: 
     """An uploaded document: where it was kept, its groups, and what ingestion made of it."""
     return AuditEntry(RecordKind.UPLOAD, identity.user,
                       {"file": file, "groups": list(groups), "status": status})
+
+
+class JobAction(StrEnum):
+    """What was done to an ingestion job."""
+
+    QUEUED = "queued"
+    CANCELLED = "cancelled"
+
+
+def job_record(identity: Identity, action: JobAction, job_id: str, source: str,
+               files: Sequence[str], groups: Sequence[str]) -> AuditEntry:
+    """An ingestion job queued or cancelled: which source or files, for which groups."""
+    return AuditEntry(RecordKind.INGEST_JOB, identity.user,
+                      {"action": action.value, "job_id": job_id, "source": source,
+                       "files": list(files), "groups": list(groups)})
 
 
 def delete_record(identity: Identity, doc_id: str) -> AuditEntry:

@@ -120,6 +120,18 @@ def store_upload(
     return outcome
 
 
+def place_upload(folder: Path, filename: str, data: bytes, groups: Sequence[str]) -> Path:
+    """Keep a job's uploaded file under `folder` beside its `.acl.json`, for the job to
+    ingest later; where it was kept. The same name and bytes land in the same place."""
+    target = upload_path(folder, filename, data)
+    private_dir(target.parent)
+    if not target.is_file():
+        write_private(target, data)
+    write_private(target.with_name(target.name + ACL_SUFFIX),
+                  json.dumps({"groups": list(groups)}).encode("utf-8"))
+    return target
+
+
 def _read(path: Path) -> bytes | None:
     return path.read_bytes() if path.is_file() else None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -24,6 +25,8 @@ from indexes.onnx_embedder import OnnxEmbedder, is_onnx_folder
 from indexes.private_files import private_file, restrict_tree
 from ingest.archives import ArchiveLimits
 from ingest.chunking import ChunkConfig, Chunker
+from ingest.job_runner import JobRunner
+from ingest.job_store import JobStore
 from ingest.jobs import Ingester
 from ingest.workers import ParseWorkers, WorkerLimits
 from rag import catalogue
@@ -42,6 +45,8 @@ from rag.translation import QueryTranslator
 if TYPE_CHECKING:
     import httpx
 
+_SOURCE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
 
 @dataclass(frozen=True)
 class Services:
@@ -59,6 +64,8 @@ class Services:
     authenticator: Authenticator
     audit: AuditLog
     admission: Admission  # answer slots and queue, shared by every answering channel
+    jobs: JobStore
+    job_runner: JobRunner  # started by the server; the CLI runs its jobs in the foreground
     # Its own registry: every Services (in tests, many at once) counts apart.
     metrics: Metrics = field(default_factory=fresh_metrics)
 
@@ -78,7 +85,9 @@ class Services:
     def close(self) -> None:
         """Stop the parsing workers, release the stores, and the answer model's threads and
         connections if it has any (a pool of generation servers)."""
+        self.job_runner.stop()
         self.ingester.close()
+        self.jobs.close()
         self.index.close()
         self.audit.close()
         close = getattr(self.generator, "close", None)
@@ -339,11 +348,32 @@ def build_services(
     answerer = Answerer(searcher, generator, citations, answer_config(settings))
     keys = key_store(settings)
     slots = admission(settings, generator)
+    jobs = job_store(settings)
     return Services(
         settings, embedder, index, ingester, retriever, searcher, generator, answerer, keys,
         Authenticator(keys, jwt_config(settings)), audit_log(settings),
-        admission=slots, metrics=fresh_metrics(slots),
+        admission=slots, jobs=jobs, job_runner=JobRunner(jobs, ingester, source_folders(settings)),
+        metrics=fresh_metrics(slots),
     )
+
+
+def job_store(settings: Settings) -> JobStore:
+    """The ingestion jobs of this data directory (the server's and the CLI's)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return JobStore(settings.data_dir / "jobs.sqlite3")
+
+
+def source_folders(settings: Settings) -> dict[str, Path]:
+    """The folders jobs may name, from COFFRE_SOURCES (name=/folder,...)."""
+    folders: dict[str, Path] = {}
+    for pair in (p.strip() for p in settings.sources.split(",") if p.strip()):
+        name, _, folder = pair.partition("=")
+        name, path = name.strip(), Path(folder.strip())
+        if not _SOURCE_NAME.fullmatch(name) or not path.is_absolute():
+            raise SettingsError(f"COFFRE_SOURCES: {pair!r} is not name=/absolute/folder "
+                                f"(a name of letters, digits, - and _)")
+        folders[name] = path
+    return folders
 
 
 def admission(settings: Settings, generator: Generator) -> Admission:

@@ -49,12 +49,16 @@ CREATE TABLE IF NOT EXISTS job_files (
     path TEXT NOT NULL,
     status TEXT NOT NULL,
     reason TEXT NOT NULL,
+    documents INTEGER NOT NULL,
     chunks INTEGER NOT NULL,
+    groups TEXT NOT NULL,
     PRIMARY KEY (job_id, seq)
 );
 """
 _COLUMNS = ("job_id, state, created_by, created_at, source, paths, groups, sync, files_total, "
-            "started_at, finished_at, cancel_requested, note")
+            "started_at, finished_at, cancel_requested, note, "
+            "(SELECT count(*) FROM job_files f WHERE f.job_id = jobs.job_id), "
+            "(SELECT coalesce(sum(chunks), 0) FROM job_files f WHERE f.job_id = jobs.job_id)")
 
 
 class JobState(StrEnum):
@@ -96,12 +100,9 @@ class Job:
     finished_at: str | None
     cancel_requested: bool
     note: str
-    files: tuple[FileOutcome, ...] = ()
-
-    @property
-    def chunks(self) -> int:
-        """Chunks written so far."""
-        return sum(f.chunks for f in self.files)
+    files_done: int
+    chunks: int  # written so far
+    files: tuple[FileOutcome, ...] = ()  # read by `JobStore.get`, not by `jobs`
 
     def count(self, status: FileStatus) -> int:
         """Files finished with this status."""
@@ -159,10 +160,11 @@ class JobStore:
             if row is None:
                 return None
             files = self._db.execute(
-                "SELECT path, status, reason, chunks FROM job_files WHERE job_id = ? "
-                "ORDER BY seq", (job_id,)).fetchall()
+                "SELECT path, status, reason, documents, chunks, groups FROM job_files "
+                "WHERE job_id = ? ORDER BY seq", (job_id,)).fetchall()
         outcomes = tuple(FileOutcome(str(f[0]), FileStatus(str(f[1])), str(f[2]),
-                                     chunks=int(f[3])) for f in files)
+                                     documents=int(f[3]), chunks=int(f[4]),
+                                     groups=tuple(json.loads(str(f[5])))) for f in files)
         return _job(row, outcomes)
 
     def jobs(self, created_by: str | None = None, limit: int = 100) -> list[Job]:
@@ -208,10 +210,10 @@ class JobStore:
         with self._transaction() as db:
             seq = db.execute("SELECT count(*) FROM job_files WHERE job_id = ?",
                              (job_id,)).fetchone()[0]
-            db.execute("INSERT INTO job_files(job_id, seq, path, status, reason, chunks) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
+            db.execute("INSERT INTO job_files(job_id, seq, path, status, reason, documents, "
+                       "chunks, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        (job_id, seq, outcome.path, outcome.status.value, outcome.reason,
-                        outcome.chunks))
+                        outcome.documents, outcome.chunks, json.dumps(list(outcome.groups))))
             row = db.execute("SELECT cancel_requested FROM jobs WHERE job_id = ?",
                              (job_id,)).fetchone()
         return bool(row[0])
@@ -265,4 +267,5 @@ def _job(row: Sequence[object], files: tuple[FileOutcome, ...]) -> Job:
                created_at=str(row[3]), files_total=int(str(row[8])),
                started_at=None if row[9] is None else str(row[9]),
                finished_at=None if row[10] is None else str(row[10]),
-               cancel_requested=bool(row[11]), note=str(row[12]), files=files)
+               cancel_requested=bool(row[11]), note=str(row[12]),
+               files_done=int(str(row[13])), chunks=int(str(row[14])), files=files)

@@ -30,10 +30,16 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders.")],
     groups: Annotated[str, typer.Option(help="Comma-separated access groups for documents "
                                              "without a NAME.acl.json or _acl.json.")] = "",
+    keep_missing: Annotated[bool, typer.Option(
+        "--keep-missing", help="Keep the documents of files gone from a folder (by default "
+                               "they are retired: out of search, their versions on record)."
+    )] = False,
 ) -> None:
-    """Ingest files and folders; unchanged files are skipped. Exit 1 if any file failed."""
+    """Ingest files and folders as a recorded job (`coffre jobs`); unchanged files are
+    skipped, and a folder's removed files retired. Exit 1 if any file failed."""
     services = open_services(ctx)
-    report = run_ingest(services, paths, tuple(sorted({g for g in groups.split(",") if g})))
+    report = run_ingest(services, paths, tuple(sorted({g for g in groups.split(",") if g})),
+                        sync=not keep_missing)
     if report.count(FileStatus.FAILED):
         raise typer.Exit(1)
 

@@ -20,6 +20,7 @@ from api.auth import Identity
 from api.roles import Role
 from api.settings import Settings, load_settings
 from api.wiring import Services, build_services
+from ingest.job_store import JobSpec, JobState
 from ingest.outcomes import FileOutcome, FileStatus, IngestReport
 from ingest.sources import discover
 
@@ -120,14 +121,22 @@ def _summary(report: IngestReport) -> Table:
 
 
 def run_ingest(
-    services: Services, paths: list[Path], groups: tuple[str, ...] | None = None
+    services: Services, paths: list[Path], groups: tuple[str, ...] = (), *, sync: bool = True
 ) -> IngestReport:
-    """Ingest with a progress bar, then print the summary table; the report is returned."""
+    """Ingest as a recorded job (`coffre jobs`), in the foreground with a progress bar, then
+    print the summary table; the report is returned. With `sync`, the documents of a folder
+    whose files left it are retired."""
     files, _ = discover(paths)
     console = out()
+    spec = JobSpec(local_identity().user, "", tuple(str(p.resolve()) for p in paths), groups,
+                   sync=sync)
+    job = services.jobs.claim(services.jobs.create(spec).job_id)
     with Progress(*progress_columns(), console=err(), transient=False) as progress:
-        report = services.ingester.run(paths, IngestBar(progress, len(files)), groups)
+        job = services.job_runner.run(job, IngestBar(progress, len(files)))
+    report = IngestReport(list(job.files))
     console.print(_summary(report))
+    if job.state is not JobState.DONE:
+        raise fail(f"job {job.job_id} {job.state}: {job.note}", 1)
     console.print(", ".join(f"{status} {report.count(status)}" for status in FileStatus)
                   + f"; {report.chunks} chunks written")
     open_to_none = [o.path for o in report.outcomes

@@ -13,6 +13,7 @@ from api.cli import commands
 from api.cli.admin import audit_app, keys_app, models_app
 from api.cli.common import fail
 from api.cli.eval import eval_app
+from api.cli.jobs import jobs_app
 from indexes.errors import CoffreError
 from indexes.private_files import OTHERS
 
@@ -38,6 +39,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(jobs_app, name="jobs")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from api.http import (
     documents,
     explorer,
     health,
+    jobs,
     metrics,
     pages,
     search,
@@ -37,18 +38,21 @@ citing each claim to its document, page and passage. Nothing leaves this machine
 def lifespan(
     services: Services, warm_up: bool, refusals: RefusalRecorder | None = None
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Start-up: prune the audit trail; with `warm_up`, load the models and fingerprint the
-    answer model's file, all in worker threads, before the first request. Shutdown: the
-    refusals still queued and counted written, and the trail's head anchored."""
+    """Start-up: prune the audit trail and start the ingestion jobs' runner; with `warm_up`,
+    load the models and fingerprint the answer model's file, all in worker threads, before
+    the first request. Shutdown: the runner stopped, the refusals still queued and counted
+    written, and the trail's head anchored."""
 
     @asynccontextmanager
     async def start(_: FastAPI) -> AsyncIterator[None]:
         """Everything blocking runs in worker threads, so the loop never waits on it."""
         await run_in_threadpool(services.audit.prune, services.settings.audit_retention_days)
+        await run_in_threadpool(services.job_runner.start)  # queued and interrupted jobs run
         if warm_up:
             await run_in_threadpool(services.embedder.embed_query, "warm up")
             await run_in_threadpool(warm_up_generator, services.generator)
         yield
+        await run_in_threadpool(services.job_runner.stop)
         if refusals is not None:
             await run_in_threadpool(refusals.close)
         await run_in_threadpool(services.audit.anchor_head)
@@ -95,14 +99,14 @@ def create_app(services: Services, *, warm_up: bool = True) -> FastAPI:
     app.state.services = services
     app.add_exception_handler(CoffreError, coffre_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    for routes in (health, pages, search, ask, chat, documents, chunks, audit):
+    for routes in (health, pages, search, ask, chat, documents, jobs, chunks, audit):
         app.include_router(routes.router)
     explorer.install(app)
     # No body is read before its sender is known and its size allowed (inside the metrics
     # middleware, so its 401s and 413s are counted).
     app.add_middleware(BodyGuard, authenticator=services.authenticator, render=coffre_error,
                        limits=body_limits(services.settings, documents.UPLOAD_PATH,
-                                          keyless=(teams.PATH,)))
+                                          jobs.JOBS_PATH, keyless=(teams.PATH,)))
     bot = teams.router_for(services)  # POST /api/messages, only when Teams is configured
     if bot is not None:
         app.include_router(bot)

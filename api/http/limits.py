@@ -65,15 +65,22 @@ class BodyLimits:
         return self.default
 
 
-def body_limits(settings: Settings, upload_path: str, keyless: Iterable[str]) -> BodyLimits:
-    """The limits the settings give: files for POST `upload_path`, JSON for the rest."""
+def body_limits(
+    settings: Settings, upload_path: str, jobs_path: str, keyless: Iterable[str]
+) -> BodyLimits:
+    """The limits the settings give: a file for POST `upload_path`, a job's files for POST
+    `jobs_path`, JSON for the rest."""
     json_limit = BodyLimit(settings.max_json_kb * 1024,
                            f"{settings.max_json_kb:,} KB, the limit of JSON requests "
                            "(COFFRE_MAX_JSON_KB)")
     file_limit = BodyLimit(int(settings.max_file_mb * MIB) + MULTIPART_OVERHEAD,
                            f"{settings.max_file_mb:g} MB, the limit of uploaded files "
                            "(COFFRE_MAX_FILE_MB)")
-    return BodyLimits(json_limit, (("POST", upload_path, file_limit),), frozenset(keyless))
+    job_limit = BodyLimit(int(settings.max_job_mb * MIB) + MULTIPART_OVERHEAD,
+                          f"{settings.max_job_mb:g} MB, the limit of a job's uploaded files "
+                          "(COFFRE_MAX_JOB_MB)")
+    return BodyLimits(json_limit, (("POST", upload_path, file_limit),
+                                   ("POST", jobs_path, job_limit)), frozenset(keyless))
 
 
 class _Cut(Exception):

@@ -19,6 +19,8 @@ ROUTES = {
     ("GET", "/v1/documents"), ("POST", "/v1/documents"), ("DELETE", "/v1/documents/{doc_id}"),
     ("PATCH", "/v1/documents/{doc_id}"), ("GET", "/v1/chunks/{chunk_id}"), ("GET", "/v1/audit"),
     ("POST", "/v1/chat/completions"), ("GET", "/v1/models"),
+    ("POST", "/v1/ingest/jobs"), ("GET", "/v1/ingest/jobs"), ("GET", "/v1/ingest/jobs/{job_id}"),
+    ("DELETE", "/v1/ingest/jobs/{job_id}"), ("GET", "/v1/documents/{doc_id}/versions"),
 }
 
 

@@ -20,6 +20,37 @@ from tests.unit.fakes import MakeItem
 NO_FILTER = SearchFilter()
 
 
+# The documents table as schema 1 had it, before versions and sidecar metadata.
+SCHEMA_1_DOCUMENTS = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE documents (doc_id TEXT PRIMARY KEY, source_path TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL, content_hash TEXT NOT NULL, mime TEXT NOT NULL,
+    language TEXT NOT NULL, pages INTEGER, ingested_at TEXT NOT NULL,
+    version INTEGER NOT NULL, groups TEXT NOT NULL DEFAULT '[]');
+INSERT INTO meta VALUES ('schema', '1'), ('generation', '3');
+INSERT INTO documents VALUES ('d1', '/p/memo.txt', 'Memo', 'h', 'text/plain', 'en', NULL,
+    '2026-01-01T00:00:00+00:00', 3, '["ops"]');
+"""
+
+
+def test_a_schema_1_store_is_upgraded_in_place_without_losing_a_document(
+    tmp_path: Path
+) -> None:
+    path = tmp_path / "store.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA_1_DOCUMENTS)
+    old.close()
+    store = Store(path)
+    assert store.get_meta("schema") == SCHEMA_VERSION == "2"
+    document = store.document("d1")
+    assert document is not None and (document.title, document.version, document.groups,
+                                      document.expiry_date) == ("Memo", 3, ("ops",), None)
+    assert [(v.version, v.current) for v in store.versions("d1")] == [(3, True)]
+    assert store.generation() == 3
+    store.close()
+    Store(path).close()  # a second open finds it upgraded and changes nothing
+
+
 @pytest.fixture
 def db() -> sqlite3.Connection:
     connection = sqlite3.connect(":memory:", isolation_level=None)

@@ -174,6 +174,8 @@ def test_over_http_the_translation_is_reported_audited_and_filtered_like_the_que
     from api.keys import KeyStore
     from api.settings import load_settings
     from api.wiring import Services, audit_log
+    from ingest.job_runner import JobRunner
+    from ingest.job_store import JobStore
 
     index = DocumentIndex(tmp_path / "index", embedder)
     index.add([
@@ -184,10 +186,12 @@ def test_over_http_the_translation_is_reported_audited_and_filtered_like_the_que
     generator.translations[ANSWER_FR] = ANSWER_EN
     keys = KeyStore(tmp_path / "auth.sqlite3")
     audit = audit_log(load_settings(data_dir=tmp_path))  # keyed: it is written to
+    jobs = JobStore(tmp_path / "jobs.sqlite3")
     services = Services(load_settings(data_dir=tmp_path), embedder, index, None,  # type: ignore[arg-type]
                         core.searcher.retriever, core.searcher, generator, core, keys,
                         Authenticator(keys), audit,
-                        admission=Admission(AdmissionConfig(), lambda: 1))
+                        admission=Admission(AdmissionConfig(), lambda: 1), jobs=jobs,
+                        job_runner=JobRunner(jobs, None, {}))  # type: ignore[arg-type]
     lender, _ = keys.create("lea", ["lending", "staff"], "employee")
     outsider, _ = keys.create("omar", ["staff"], "employee")
     with TestClient(create_app(services, warm_up=False)) as http:
