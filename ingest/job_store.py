@@ -219,10 +219,12 @@ class JobStore:
         return bool(row[0])
 
     def finish(self, job_id: str, state: JobState, note: str = "") -> None:
-        """The job has ended in `state`."""
+        """The job has ended in `state`; `note` says why (else an earlier note stays: a
+        resumed job says it was)."""
         with self._transaction() as db:
-            db.execute("UPDATE jobs SET state = ?, finished_at = ?, note = ?, runner_pid = NULL "
-                       "WHERE job_id = ?", (state.value, _now(), note, job_id))
+            db.execute("UPDATE jobs SET state = ?, finished_at = ?, note = coalesce(nullif(?, ''), "
+                       "note), runner_pid = NULL WHERE job_id = ?",
+                       (state.value, _now(), note, job_id))
 
     def cancel(self, job_id: str) -> Job | None:
         """Stop a job: a queued one is cancelled at once, a running one at its next file."""

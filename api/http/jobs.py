@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from api import access
 from api.auditing import JobAction, append, job_record
@@ -60,7 +60,12 @@ def _source_job(services: Services, identity: Identity, body: SourceJobIn) -> Jo
 
 
 async def _upload_job(services: Services, identity: Identity, request: Request) -> Job:
-    form = await request.form(max_files=MAX_JOB_FILES)
+    async with request.form(max_files=MAX_JOB_FILES) as form:  # its spooled files closed
+        return await _queue_uploads(services, identity, form)
+
+
+async def _queue_uploads(services: Services, identity: Identity, form: FormData) -> Job:
+    """Check every file and its groups, keep them under the data folder, queue the job."""
     groups = upload_groups(str(form.get("groups") or ""))
     access.check_upload(identity, groups)
     uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
