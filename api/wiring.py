@@ -337,7 +337,8 @@ def build_services(
         embedder.count_tokens,
     )
     ingester = Ingester(index, chunker, max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
-                        archive_limits=archive_limits(settings), parser=parse_workers(settings))
+                        archive_limits=archive_limits(settings), parser=parse_workers(settings),
+                        parse_ahead=settings.parse_workers)
     retriever = Retriever(index, embedder, retrieval_config(settings),
                           reranker or build_reranker(settings))
     generator = generator or LazyGenerator(partial(build_generator, settings))

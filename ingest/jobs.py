@@ -10,10 +10,14 @@ documents whose files left it (out of search and FAISS; their versions stay on r
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Protocol
 
@@ -74,6 +78,7 @@ class Ingester:
         default_groups: tuple[str, ...] = (),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         parser: Parser | None = None,
+        parse_ahead: int = 1,
     ) -> None:
         self.index = index
         self.chunker = chunker
@@ -83,6 +88,7 @@ class Ingester:
         self.default_groups = default_groups
         self.clock = clock
         self.parser: Parser = parser or ParseWorkers()
+        self.parse_ahead = parse_ahead  # files parsed at once (one per worker process)
         self._writing = threading.Lock()
         # Sources the running job met, and files it could not read: what a folder sync keeps.
         self._seen_sources: set[str] = set()
@@ -125,18 +131,38 @@ class Ingester:
         progress: IngestProgress | None,
     ) -> None:
         queue: list[_Pending] = []
-        for path in files:
-            pending = self._prepare(path, groups)
-            if pending.items:
-                queue.append(pending)
-            else:
-                report.outcomes.append(pending.outcome)
-                if progress:
-                    progress.file_done(pending.outcome)
-            if sum(len(c) for p in queue for _, c in p.items) >= self.batch_chunks:
-                self._flush(queue, report, progress)
-                queue = []
+        with closing(self._prepared(files, groups)) as prepared:  # parsing stops with the job
+            for pending in prepared:
+                if pending.items:
+                    queue.append(pending)
+                else:
+                    report.outcomes.append(pending.outcome)
+                    if progress:
+                        progress.file_done(pending.outcome)
+                if sum(len(c) for p in queue for _, c in p.items) >= self.batch_chunks:
+                    self._flush(queue, report, progress)
+                    queue = []
         self._flush(queue, report, progress)
+
+    def _prepared(
+        self, files: list[Path], groups: tuple[str, ...]
+    ) -> Generator[_Pending, None, None]:
+        """Each file parsed and chunked, in order, `parse_ahead` files being parsed ahead in
+        threads (each waits on a worker process) while the caller embeds and stores: a job
+        takes about the slower of parsing and embedding, not their sum."""
+        pool = ThreadPoolExecutor(max_workers=self.parse_ahead, thread_name_prefix="parse")
+        ahead: deque[Future[_Pending]] = deque()
+        remaining = iter(files)
+        try:
+            for path in islice(remaining, 2 * self.parse_ahead):
+                ahead.append(pool.submit(self._prepare, path, groups))
+            while ahead:
+                pending = ahead.popleft().result()
+                for path in islice(remaining, 1):
+                    ahead.append(pool.submit(self._prepare, path, groups))
+                yield pending
+        finally:  # a cancelled job: files not started are dropped, started ones finish
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _retire_missing(
         self, paths: list[Path], files: list[Path], report: IngestReport,

