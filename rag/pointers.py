@@ -37,12 +37,32 @@ tableau tableaux extrait extraits texte contexte référence références selon 
 """.split())
 
 
-def states_nothing(text: str) -> bool:
+# Words that refer to a source as such: a sentence holding one and otherwise only words of
+# its sources' titles ("This is according to the change in cut-off times from April 7, 2025,
+# as stated in source [1].") names where it read, not what it read.
+_REFERRING_WORDS = frozenset("""
+according stated source sources document documents mentioned refer referred see found
+described outlined specified provided cited noted passage excerpt selon indiqué indiquée
+mentionné mentionnée voir référence extrait document
+""".split())
+_NUMBER = re.compile(r"\d+")
+
+
+def states_nothing(text: str, names: tuple[str, ...] = ()) -> bool:
     """Whether a sentence (markers already removed) only points to a source.
 
     A sentence with any digit, or with any word outside the pointer vocabulary, states
-    something; one without any word at all (a stray marker) states nothing either.
+    something; one without any word at all (a stray marker) states nothing either. One that
+    refers to its source ("according to", "as stated in") may also repeat the words and
+    numbers of its sources' titles, `names`, and still state nothing.
     """
-    if _DIGIT.search(text):
+    words = WORDS.findall(text.lower())
+    if not _DIGIT.search(text) and all(word in _POINTER_WORDS for word in words):
+        return True
+    if not names or not _REFERRING_WORDS.intersection(words):
         return False
-    return all(word in _POINTER_WORDS for word in WORDS.findall(text.lower()))
+    named = " ".join(names).lower()
+    name_words = set(WORDS.findall(named))
+    if not set(_NUMBER.findall(text)) <= set(_NUMBER.findall(named)):
+        return False
+    return all(word in _POINTER_WORDS or word in name_words for word in words)

@@ -158,7 +158,9 @@ def verify(
             continue
         best = max(c.support for c in cited)
         numbers_cited = tuple(sorted({c.number for c in cited}))
-        if states_nothing(sentence.text):
+        names = tuple(part for n in numbers_cited for part in (
+            hits[n - 1].stored.document.title, hits[n - 1].stored.chunk.section))
+        if states_nothing(sentence.text, names):
             checks.append(SentenceCheck(index, sentence.text, False, round(best, 4),
                                         numbers_cited, STATES_NOTHING))
             continue

@@ -111,6 +111,7 @@ def test_answer_with_no_verified_sentence_becomes_i_dont_know(
     "This can be found in the table provided in source [1].",
     "For more details, please refer to the document [1].",
     "Voir le tableau ci-dessus pour plus de détails [1].",
+    "This is according to the card tariffs, as stated in source [1].",  # the title, named
 ])
 def test_a_pointer_sentence_does_not_carry_an_answer_whose_claim_failed(
     library: DocumentIndex, embedder: FakeEmbedder, filler: str

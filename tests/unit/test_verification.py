@@ -109,6 +109,26 @@ def test_a_sentence_with_a_subject_or_a_value_states_something(text: str) -> Non
     assert not states_nothing(text)
 
 
+CUTOFF_TITLE = ("Change to wire transfer cut-off times from 7 April 2025",)
+
+
+@pytest.mark.parametrize(("text", "points"), [
+    # Refers to its source and otherwise only repeats the source's title: names, not claims.
+    ("This is according to the change in cut-off times from April 7, 2025, as stated in "
+     "source.", True),
+    ("As stated in the change to wire transfer cut-off times.", True),
+    # No word that refers to a source: the title's words are the claim (the date asked for).
+    ("The new cut-off times apply from 7 April 2025.", False),
+    ("The cut-off times change from 7 April 2025.", False),
+    # A number that the title does not hold is a claim, referring words or not.
+    ("According to the change in cut-off times, SEPA closes at 15:30.", False),
+])
+def test_a_sentence_that_names_its_source_by_its_title_states_nothing(
+    text: str, points: bool
+) -> None:
+    assert states_nothing(text, CUTOFF_TITLE) is points
+
+
 def test_a_pointer_sentence_is_never_verified(builder: CitationBuilder, hits: list[Hit]) -> None:
     sentences = [Sentence("This can be found in the table provided in source.", (1,))]
     checks = verify(sentences, builder.build(sentences, hits), hits, 0.0)
