@@ -35,6 +35,12 @@ from ingest.sources import DocumentMeta, discover, read_groups, read_meta
 from ingest.titles import cap_title
 from ingest.workers import ParseWorkers
 
+# Files parsed ahead of the one being stored: enough to keep the parsers busy while the
+# embedder works through a whole batch (a batch of 256 chunks took 3 s to embed and its
+# small files 0.15 s each to parse, so a window of two files idled the parsers, measured
+# 2026-12-02), few enough to bound what waits in memory.
+PARSE_WINDOW = 32
+
 __all__ = ["FileOutcome", "FileStatus", "IngestProgress", "IngestReport", "Ingester"]
 
 @dataclass(frozen=True)
@@ -147,14 +153,14 @@ class Ingester:
     def _prepared(
         self, files: list[Path], groups: tuple[str, ...]
     ) -> Generator[_Pending, None, None]:
-        """Each file parsed and chunked, in order, `parse_ahead` files being parsed ahead in
-        threads (each waits on a worker process) while the caller embeds and stores: a job
-        takes about the slower of parsing and embedding, not their sum."""
+        """Each file parsed and chunked, in order, up to PARSE_WINDOW files ahead, in
+        `parse_ahead` threads (each waits on a worker process) while the caller embeds and
+        stores: a job takes about the slower of parsing and embedding, not their sum."""
         pool = ThreadPoolExecutor(max_workers=self.parse_ahead, thread_name_prefix="parse")
         ahead: deque[Future[_Pending]] = deque()
         remaining = iter(files)
         try:
-            for path in islice(remaining, 2 * self.parse_ahead):
+            for path in islice(remaining, PARSE_WINDOW):
                 ahead.append(pool.submit(self._prepare, path, groups))
             while ahead:
                 pending = ahead.popleft().result()
