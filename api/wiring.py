@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -11,24 +10,23 @@ from typing import TYPE_CHECKING
 
 from api.admission import Admission, AdmissionConfig
 from api.auditing import Provenance
-from api.auth import Authenticator, JwtConfig
-from api.errors import SettingsError
+from api.auth import Authenticator
 from api.generators import LazyGenerator
+from api.ingest_wiring import archive_limits, job_store, parse_workers, source_folders
 from api.keys import KeyStore
 from api.metrics import Metrics, fresh_metrics
+from api.security_wiring import audit_log, jwt_config, key_store
 from api.settings import BGE_SMALL, BUNDLED, Settings
-from indexes.audit import AuditLog, AuditSeal
+from indexes.audit import AuditLog
 from indexes.embedder import Embedder, SentenceTransformerEmbedder, default_embedding_model_path
 from indexes.errors import EmbedderError
 from indexes.library import DocumentIndex
 from indexes.onnx_embedder import OnnxEmbedder, is_onnx_folder
-from indexes.private_files import private_file, restrict_tree
-from ingest.archives import ArchiveLimits
+from indexes.private_files import restrict_tree
 from ingest.chunking import ChunkConfig, Chunker
 from ingest.job_runner import JobRunner
 from ingest.job_store import JobStore
 from ingest.jobs import Ingester
-from ingest.workers import ParseWorkers, WorkerLimits
 from rag import catalogue
 from rag.answering import AnswerConfig, Answerer
 from rag.catalogue import package_folder
@@ -45,7 +43,6 @@ from rag.translation import QueryTranslator
 if TYPE_CHECKING:
     import httpx
 
-_SOURCE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -240,51 +237,16 @@ def build_embedder(settings: Settings) -> Embedder:
     )
 
 
-def key_store(settings: Settings) -> KeyStore:
-    """The API keys of this data directory."""
-    return KeyStore(settings.data_dir / "auth.sqlite3")
 
 
-def audit_dir(settings: Settings) -> Path:
-    """The default folder of the audit key and anchors: beside the data folder, never in it
-    (`coffre-data` -> `coffre-data-audit`), so a copy of the data folder carries neither."""
-    data = settings.data_dir.resolve()
-    return data.parent / f"{data.name or 'coffre-data'}-audit"
 
 
-def audit_seal(settings: Settings) -> AuditSeal:
-    """Where the audit key and anchors are (COFFRE_AUDIT_KEY_FILE, COFFRE_AUDIT_ANCHOR_FILE),
-    refused inside the data folder, whose writers they guard against."""
-    key_file = settings.audit_key_file or audit_dir(settings) / "audit.key"
-    anchor_file = settings.audit_anchor_file or audit_dir(settings) / "anchors.log"
-    data = settings.data_dir.resolve()
-    for name, path in (("COFFRE_AUDIT_KEY_FILE", key_file),
-                       ("COFFRE_AUDIT_ANCHOR_FILE", anchor_file)):
-        if path.resolve().is_relative_to(data):
-            raise SettingsError(f"{name}: {path} is inside COFFRE_DATA_DIR ({data}); keep it "
-                                f"outside, where whoever can write the data folder cannot")
-    return AuditSeal(key_file, anchor_file, settings.audit_anchor_every, settings.audit_syslog)
 
 
-def audit_log(settings: Settings, *, create_key: bool = True) -> AuditLog:
-    """The audit trail of this data directory, keyed and anchored (its key created on first
-    use when `create_key`; verification never creates one)."""
-    # Created 0600 before SQLite opens it, so its -wal and -shm files are private too.
-    return AuditLog(private_file(settings.data_dir / "audit.sqlite3"), audit_seal(settings),
-                    create_key=create_key)
 
 
-def archive_limits(settings: Settings) -> ArchiveLimits:
-    """What a zip-based file may hold before it is parsed (COFFRE_ARCHIVE_*)."""
-    return ArchiveLimits(max_inflated_bytes=int(settings.archive_max_mb * 1024 * 1024),
-                         max_ratio=settings.archive_max_ratio,
-                         max_members=settings.archive_max_members)
 
 
-def parse_workers(settings: Settings) -> ParseWorkers:
-    """The parsing worker processes (COFFRE_PARSE_*), none started until the first file."""
-    return ParseWorkers(WorkerLimits(settings.parse_memory_mb, settings.parse_timeout_s),
-                        workers=settings.parse_workers)
 
 
 def build_reranker(settings: Settings) -> Reranker | None:
@@ -306,12 +268,6 @@ def build_translator(settings: Settings, generator: Generator) -> QueryTranslato
     return QueryTranslator(generator, languages[0], frozenset(languages))
 
 
-def jwt_config(settings: Settings) -> JwtConfig | None:
-    """How identity-provider tokens are checked, or None when only API keys are accepted."""
-    if not settings.jwt_jwks_file:
-        return None
-    return JwtConfig(settings.jwt_jwks_file, settings.jwt_issuer, settings.jwt_audience,
-                     settings.jwt_user_claim, settings.jwt_groups_claim, settings.jwt_roles_claim)
 
 
 def build_services(
@@ -358,23 +314,8 @@ def build_services(
     )
 
 
-def job_store(settings: Settings) -> JobStore:
-    """The ingestion jobs of this data directory (the server's and the CLI's)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return JobStore(settings.data_dir / "jobs.sqlite3")
 
 
-def source_folders(settings: Settings) -> dict[str, Path]:
-    """The folders jobs may name, from COFFRE_SOURCES (name=/folder,...)."""
-    folders: dict[str, Path] = {}
-    for pair in (p.strip() for p in settings.sources.split(",") if p.strip()):
-        name, _, folder = pair.partition("=")
-        name, path = name.strip(), Path(folder.strip())
-        if not _SOURCE_NAME.fullmatch(name) or not path.is_absolute():
-            raise SettingsError(f"COFFRE_SOURCES: {pair!r} is not name=/absolute/folder "
-                                f"(a name of letters, digits, - and _)")
-        folders[name] = path
-    return folders
 
 
 def admission(settings: Settings, generator: Generator) -> Admission:

@@ -13,8 +13,9 @@ from rich.table import Table
 
 from api.cli.common import exiting, fail, open_settings, out
 from api.errors import KeyStoreError
+from api.security_wiring import audit_log, audit_seal, key_store
 from api.settings import Settings
-from api.wiring import audit_log, audit_seal, key_store, models_dir, selected_model
+from api.wiring import models_dir, selected_model
 from indexes.audit import AuditLog
 from indexes.audit_verify import Verification
 from rag import catalogue

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from api.cli.common import fail, open_settings, out
-from api.wiring import job_store
+from api.ingest_wiring import job_store
 from ingest.job_store import Job
 
 jobs_app = typer.Typer(help="Ingestion jobs: list, show, cancel.", no_args_is_help=True)

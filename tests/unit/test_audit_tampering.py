@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from api.errors import SettingsError
+from api.security_wiring import audit_log
 from api.settings import load_settings
-from api.wiring import audit_log
 from indexes.audit import record_hash
 from indexes.audit_key import create_key
 from tests.unit.cli_kit import fake_wiring, run

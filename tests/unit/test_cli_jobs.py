@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from api.ingest_wiring import job_store
 from api.settings import load_settings
-from api.wiring import job_store
 from ingest.job_store import JobSpec
 from tests.unit.cli_kit import fake_wiring, run, write_corpus
 

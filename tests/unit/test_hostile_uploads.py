@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.ingest_wiring import archive_limits
 from api.settings import SettingsError, load_settings
-from api.wiring import Services, archive_limits, build_services
+from api.wiring import Services, build_services
 from ingest.archives import ArchiveLimits
 from tests.unit.fakes import FakeEmbedder, FakeGenerator
 from tests.unit.hostile_files import MIB, PAGE, VISIBLE, zip_bomb

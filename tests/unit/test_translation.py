@@ -172,8 +172,9 @@ def test_over_http_the_translation_is_reported_audited_and_filtered_like_the_que
     from api.app import create_app
     from api.auth import Authenticator
     from api.keys import KeyStore
+    from api.security_wiring import audit_log
     from api.settings import load_settings
-    from api.wiring import Services, audit_log
+    from api.wiring import Services
     from ingest.job_runner import JobRunner
     from ingest.job_store import JobStore
 
