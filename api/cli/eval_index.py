@@ -12,8 +12,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from api.embedder_wiring import build_embedder
 from api.settings import Settings
-from api.wiring import Services, build_embedder, build_services
+from api.wiring import Services, build_services
 from indexes.records import file_sha256
 from ingest.jobs import Ingester
 from ingest.outcomes import IngestProgress

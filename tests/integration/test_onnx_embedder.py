@@ -9,8 +9,9 @@ import pytest
 import torch
 from transformers import BertModel, BertTokenizerFast
 
+from api.embedder_wiring import build_embedder
 from api.settings import BGE_SMALL, load_settings
-from api.wiring import build_embedder, build_services
+from api.wiring import build_services
 from indexes.embedder import SentenceTransformerEmbedder, default_embedding_model_path
 from indexes.errors import EmbedderError
 from indexes.onnx_embedder import OnnxEmbedder
