@@ -25,3 +25,11 @@ def is_row(line: str) -> bool:
 def split_row(line: str) -> list[str]:
     """The cells of a passage line written by `format_row`, each stripped of spaces."""
     return [cell.strip() for cell in line.split(CELL_SEPARATOR)]
+
+
+def embedded_text(title: str, section: str, text: str) -> str:
+    """What is embedded for a chunk: its document's title and its section (unless the text
+    starts with them), then its text. Ingestion embeds it, and so does a reindex, which must
+    give the vectors a fresh ingestion would."""
+    context = [part for part in (title, section) if part and not text.startswith(part)]
+    return "\n".join([*context, text])

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from indexes.filters import SearchFilter
+from indexes.formats import embedded_text
 from indexes.library import DocumentBatchItem, DocumentIndex
 from indexes.records import ChunkRecord, DocumentRecord, VersionEnd, content_id, file_sha256
 from indexes.text import detect_language
@@ -297,10 +298,8 @@ class Ingester:
 
 
 def embedding_text(document: DocumentRecord, chunk: Chunk) -> str:
-    """What is embedded for a chunk: its document title and section, then its text."""
-    context = [part for part in (document.title, chunk.section) if part]
-    context = [part for part in context if not chunk.text.startswith(part)]
-    return "\n".join([*context, chunk.text])
+    """What is embedded for a chunk (`indexes.formats.embedded_text`)."""
+    return embedded_text(document.title, chunk.section, chunk.text)
 
 
 def chunk_records(document: DocumentRecord, chunks: list[Chunk]) -> list[ChunkRecord]:

@@ -8,11 +8,22 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 
 from api.auditing import Channel, append, ask_record, interrupted_record, search_record
-from api.cli.common import DEMO_CORPUS, err, local_identity, open_services, out, run_ingest
+from api.cli.common import (
+    DEMO_CORPUS,
+    err,
+    local_identity,
+    open_services,
+    out,
+    progress_columns,
+    run_ingest,
+    wiring,
+)
 from api.generators import ensure_model
 from api.wiring import Services
+from indexes.reindex import reindex as run_reindex
 from ingest.outcomes import FileStatus
 from rag.answers import Answer, DraftText, Finished, Query, checked_question
 from rag.generation import closing_stream
@@ -42,6 +53,23 @@ def ingest(
                         sync=not keep_missing)
     if report.count(FileStatus.FAILED):
         raise typer.Exit(1)
+
+
+def reindex(ctx: typer.Context) -> None:
+    """Re-embed every stored chunk with the embedder COFFRE_EMBEDDING_MODEL names, without
+    parsing a file again. The old vectors serve until the new ones are all in place; an
+    interrupted reindex, run again, keeps what it had embedded."""
+    chosen = wiring(ctx)
+    settings = chosen.settings()
+    embedder = chosen.embedder(settings)
+    with Progress(*progress_columns(), console=err(), transient=False) as progress:
+        task = progress.add_task("chunks re-embedded", total=None)
+        report = run_reindex(settings.data_dir / "index", embedder,
+                             lambda done, total: progress.update(task, completed=done,
+                                                                 total=total))
+    out().print(f"{report.chunks} chunks now embedded by {report.model_to} (before: "
+                f"{report.model_from or 'none'}); {report.embedded} embedded now, "
+                f"{report.resumed} kept from an interrupted run", markup=False)
 
 
 def search(

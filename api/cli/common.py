@@ -17,9 +17,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.auth import Identity
+from api.embedder_wiring import build_embedder
 from api.roles import Role
 from api.settings import Settings, load_settings
 from api.wiring import Services, build_services
+from indexes.embedder import Embedder
 from ingest.job_store import JobSpec, JobState
 from ingest.outcomes import FileOutcome, FileStatus, IngestReport
 from ingest.sources import discover
@@ -60,6 +62,7 @@ class Wiring:
 
     settings: Callable[[], Settings] = load_settings
     services: Callable[[Settings], Services] = build_services
+    embedder: Callable[[Settings], Embedder] = build_embedder  # `coffre reindex` alone
 
 
 def wiring(ctx: typer.Context) -> Wiring:

@@ -33,7 +33,8 @@ class CoffreGroup(TyperGroup):
 app = typer.Typer(cls=CoffreGroup,
                   help="Coffre: answers from the bank's own documents, with cited sources.",
                   no_args_is_help=True, add_completion=False)
-for command in (commands.ingest, commands.search, commands.ask, commands.serve, commands.demo):
+for command in (commands.ingest, commands.reindex, commands.search, commands.ask, commands.serve,
+                commands.demo):
     app.command()(command)
 app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
