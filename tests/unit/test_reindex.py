@@ -65,7 +65,8 @@ def folder(tmp_path: Path, embedder: FakeEmbedder) -> Path:
 
 
 def chunk_ids(index: DocumentIndex) -> list[str]:
-    return sorted(c.chunk.chunk_id for c in index.store.chunks_by_rowids(list(range(1, 9))).values())
+    stored = index.store.chunks_by_rowids(list(range(1, 9)))
+    return sorted(c.chunk.chunk_id for c in stored.values())
 
 
 def test_every_chunk_is_re_embedded_and_the_index_opens_with_the_new_model(
