@@ -29,6 +29,7 @@ from ingest.file_types import SUPPORTED_TYPES, ZIP_BASED, check_signature, email
 from ingest.html_text import visible_html
 from ingest.pdf_placement import place_tables
 from ingest.pdf_tables import find_tables
+from ingest.pdf_text import pdf_blocks
 from ingest.titles import cap_title
 
 __all__ = ["SUPPORTED_TYPES", "parse_file"]
@@ -81,10 +82,8 @@ def _pdf_title(path: Path) -> tuple[str | None, int]:
 
 
 def _parse_pdf(path: Path) -> tuple[list[Element], str | None, int]:
-    from unstructured.partition.pdf import partition_pdf
-
     title, pages = _pdf_title(path)
-    raw = partition_pdf(filename=str(path), strategy="fast", languages=["eng"])
+    raw = pdf_blocks(path)
     tables = find_tables(str(path))
     return place_tables(raw, tables), title, pages
 
