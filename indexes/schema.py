@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from indexes.records import ChunkRecord, DocumentRecord, VersionEnd, VersionRecord
+from indexes.sqlite_open import write_transaction
 
 SCHEMA_VERSION = "2"
 
@@ -152,8 +153,7 @@ def upgrade(db: sqlite3.Connection) -> None:
     row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
     if row is None or str(row[0]) == SCHEMA_VERSION:
         return
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         present = {str(r[1]) for r in db.execute("PRAGMA table_info(documents)")}
         for column in _ADDED_COLUMNS:
             if column.split()[0] not in present:
@@ -166,10 +166,6 @@ def upgrade(db: sqlite3.Connection) -> None:
             "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) FROM documents d"
         )
         db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 def chunk_from_row(row: Sequence[object]) -> ChunkRecord:

@@ -10,7 +10,10 @@ timeout would have waited.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 BUSY_TIMEOUT_MS = 30_000
@@ -43,3 +46,20 @@ def prepare(db: sqlite3.Connection, schema: str) -> None:
             if not _locked(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(_RETRY_PAUSE_S)
+
+
+@contextmanager
+def write_transaction(
+    db: sqlite3.Connection, lock: threading.RLock | None = None
+) -> Iterator[sqlite3.Connection]:
+    """One write transaction on `db` (an autocommit connection from `connect`), under `lock`
+    when the connection is shared by threads: BEGIN IMMEDIATE takes the write lock at once,
+    and any error rolls everything back."""
+    with lock or nullcontext():
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")

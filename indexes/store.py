@@ -15,7 +15,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from indexes.schema import (
     upgrade,
     version_from_row,
 )
-from indexes.sqlite_open import connect, prepare
+from indexes.sqlite_open import connect, prepare, write_transaction
 from indexes.store_writes import (
     StoreChange,
     bump_generation,
@@ -104,16 +104,8 @@ class Store:
             self._readers.clear()
             self._db.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._db, self._lock)
 
     # -- metadata -----------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -14,8 +14,8 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from indexes.private_files import private_file
 from indexes.records import content_id
-from indexes.sqlite_open import connect, prepare
+from indexes.sqlite_open import connect, prepare, write_transaction
 from ingest.outcomes import FileOutcome, FileStatus
 
 SCHEMA = """
@@ -126,16 +126,8 @@ class JobStore:
         """Release the database."""
         self._db.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._db, self._lock)
 
     def create(self, spec: JobSpec) -> Job:
         """Queue a job; its id derives from what it asks and when."""

@@ -42,8 +42,6 @@ from ingest.workers import ParseWorkers
 # 2026-12-02), few enough to bound what waits in memory.
 PARSE_WINDOW = 32
 
-__all__ = ["FileOutcome", "FileStatus", "IngestProgress", "IngestReport", "Ingester"]
-
 @dataclass(frozen=True)
 class _Stamp:
     """What every document of one file is stored with, besides its content."""
@@ -181,11 +179,13 @@ class Ingester:
         one), and a folder with no file at all retires nothing: an unmounted share looks so.
         """
         at = self.clock().isoformat(timespec="seconds")
-        for folder in (p for p in paths if p.is_dir()):
-            prefix = str(folder.resolve()).rstrip("/") + "/"
+        found = [f.resolve() for f in files]
+        for given in (p for p in paths if p.is_dir()):
+            folder = given.resolve()
+            prefix = str(folder).rstrip("/") + "/"
             stored = self.index.store.documents(SearchFilter(path_prefix=prefix))
-            if stored and not any(f.resolve().is_relative_to(folder.resolve()) for f in files):
-                report.outcomes.append(FileOutcome(str(folder), FileStatus.FAILED,
+            if stored and not any(f.is_relative_to(folder) for f in found):
+                report.outcomes.append(FileOutcome(str(given), FileStatus.FAILED,
                                                    "the folder is empty: nothing retired"))
                 continue
             for document in stored:

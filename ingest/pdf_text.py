@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -26,7 +26,6 @@ _DIGITS = re.compile(r"\d+")
 # A page's number printed on its own: "7", "- 7 -", "Page 7", "Page 7 of 74", "F-3".
 _PAGE_NUMBER = re.compile(r"(?i)(page\s+)?[-–\s]*([A-Z]-)?\d{1,4}[-–\s]*(of\s+\d{1,4})?")
 _MARGIN = 0.07  # the top and bottom share of a page where running headers and footers sit
-_MAX_TITLE_WORDS = 20
 
 
 @dataclass
@@ -51,7 +50,6 @@ class _Coordinates:
 class _Metadata:
     page_number: int
     coordinates: _Coordinates
-    category_depth: int | None = None
 
 
 @dataclass
@@ -61,7 +59,6 @@ class Block:
     category: str
     text: str
     metadata: _Metadata
-    lines: list[str] = field(default_factory=list)
 
 
 def pdf_blocks(path: Path) -> list[Block]:
@@ -177,12 +174,11 @@ def _block(group: list[_Line], body: float) -> Block:
     first = group[0]
     if first.bullet:
         category = "ListItem"
-    elif len(group) == 1 and len(text.split()) <= _MAX_TITLE_WORDS and text[-1] not in ".,;:":
-        category = "Title"
+    elif len(group) == 1 and text[-1] not in ".,;:":
+        category = "Title"  # a candidate: `conversion` keeps short, heading-like ones
     else:
         category = "NarrativeText"
     left, right = min(ln.left for ln in group), max(ln.right for ln in group)
     top, bottom = first.top, max(ln.bottom for ln in group)
     points = ((left, top), (left, bottom), (right, bottom), (right, top))
-    return Block(category, text, _Metadata(first.page, _Coordinates(points)),
-                 [line.text for line in group])
+    return Block(category, text, _Metadata(first.page, _Coordinates(points)))

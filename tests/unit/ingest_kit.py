@@ -7,7 +7,8 @@ from pathlib import Path
 
 from indexes.library import DocumentIndex
 from ingest.chunking import ChunkConfig, Chunker
-from ingest.jobs import FileOutcome, Ingester, IngestReport
+from ingest.jobs import Ingester
+from ingest.outcomes import FileOutcome, IngestReport
 from ingest.workers import InProcessParser
 from tests.unit.fakes import word_count
 

@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.http.app import create_app
-from api.settings import load_settings
-from api.wiring import Services, build_services
+from api.settings import Settings, load_settings
+from api.wiring import Services
 from ingest.job_store import JobSpec, JobState
-from tests.unit.fakes import FakeEmbedder, FakeGenerator
 from tests.unit.http_kit import bearer
 
 JOBS = "/v1/ingest/jobs"
@@ -38,19 +36,10 @@ def policies(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def services(tmp_path: Path, policies: Path, embedder: FakeEmbedder,
-             fake_generator: FakeGenerator) -> Iterator[Services]:
-    settings = load_settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models",
-                             sources=f"policies={policies}")
-    built = build_services(settings, embedder=embedder, generator=fake_generator)
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services, warm_up=False)) as http:
-        yield http
+def coffre_settings(tmp_path: Path, policies: Path) -> Settings:
+    """The shared `services` and `client` fixtures, with the folder as source `policies`."""
+    return load_settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models",
+                         sources=f"policies={policies}")
 
 
 def owner(services: Services, name: str = "olga") -> dict[str, str]:

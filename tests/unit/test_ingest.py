@@ -11,7 +11,8 @@ from indexes.filters import SearchFilter
 from indexes.library import DocumentIndex
 from indexes.records import content_id
 from ingest.chunking import Chunk
-from ingest.jobs import FileOutcome, Ingester, embedding_text
+from ingest.jobs import Ingester, embedding_text
+from ingest.outcomes import FileOutcome
 from tests.unit.fakes import FakeEmbedder
 from tests.unit.ingest_kit import by_name, make_ingester
 

@@ -10,7 +10,8 @@ import pytest
 
 from api.uploads import safe_name, store_upload, upload_groups
 from indexes.errors import InputError
-from ingest.jobs import FileOutcome, Ingester, IngestReport
+from ingest.jobs import Ingester
+from ingest.outcomes import FileOutcome, IngestReport
 
 
 @pytest.mark.parametrize(("given", "kept"), [
