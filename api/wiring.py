@@ -182,6 +182,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         rerank_weight=settings.rerank_weight,
         embedding_languages=frozenset(embedding_languages(settings)),
         foreign_vector_factor=settings.foreign_vector_factor,
+        prefer_named=settings.prefer_named,
     )
 
 

@@ -8,10 +8,12 @@ are settings.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
+
+import numpy as np
 
 from indexes.embedder import Embedder
 from indexes.filters import SearchFilter
@@ -19,6 +21,7 @@ from indexes.library import DocumentIndex
 from indexes.records import StoredChunk
 from indexes.text import written_in
 from rag.reranking import Reranker
+from rag.subjects import named_documents, names_index
 
 
 class SearchMode(StrEnum):
@@ -53,6 +56,9 @@ class RetrievalConfig:
     # vector ranking is trusted less (its weight is multiplied by foreign_vector_factor).
     embedding_languages: frozenset[str] = frozenset({"en"})
     foreign_vector_factor: float = 0.3
+    # A question naming documents by their subject ("Costco's revenue") ranks those
+    # documents' passages first (rag/subjects.py).
+    prefer_named: bool = True
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,15 @@ def _min_max(values: list[float]) -> list[float]:
     return [(v - low) / span for v in values]
 
 
+def _first(preferred: list[Hit], rest: list[Hit]) -> list[Hit]:
+    """`preferred` then `rest`, each in its order, with scores raised where needed so that
+    the list stays in descending score order (callers may sort by score again)."""
+    if not preferred or not rest:
+        return preferred + rest
+    lift = max(0.0, rest[0].score - preferred[-1].score + 1e-6)
+    return [replace(h, score=h.score + lift) for h in preferred] + rest
+
+
 class Retriever:
     """Finds the chunks most relevant to a query within what a filter allows."""
 
@@ -110,8 +125,8 @@ class Retriever:
         self.config = config
         self.reranker = reranker
         self.today = today
-        # The BM25 query runs in SQLite while the query is embedded: both release the GIL.
         self._keyword_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword")
+        self._names: tuple[int, dict[str, frozenset[str]]] = (-1, {})
 
     def search(
         self,
@@ -126,13 +141,38 @@ class Retriever:
             return []
         mode = mode or self.config.mode
         flt = self._current(search_filter or SearchFilter())
+        # Embedded while the first BM25 query runs: both release the GIL.
+        query_vector = self._keyword_pool.submit(self.embedder.embed_query, query)
+        hits = self._ranked(query, query_vector, top_k, flt, mode)
+        named = self._named(query, flt)
+        if not named:
+            return hits
+        preferred = self._ranked(query, query_vector, top_k, replace(flt, doc_ids=named), mode)
+        return _first(preferred, [h for h in hits if h.stored.document.doc_id not in named])[:top_k]
+
+    def _named(self, query: str, flt: SearchFilter) -> frozenset[str]:
+        """Documents the query names by subject, within what the filter allows; none when
+        the preference is off or the query names every document it may see."""
+        if not self.config.prefer_named:
+            return frozenset()
+        generation = self.index.store.generation()
+        if self._names[0] != generation:  # rebuilt only after a write
+            self._names = (generation, names_index(self.index.store.documents()))
+        named = named_documents(query, self._names[1])
+        if flt.doc_ids is not None:
+            named &= flt.doc_ids
+        return named
+
+    def _ranked(self, query: str, vector: Future[np.ndarray], top_k: int, flt: SearchFilter,
+                mode: SearchMode) -> list[Hit]:
+        """The top_k chunks the filter allows, by the fused (and reranked) score."""
         depth = max(top_k, self.config.candidates)
         keyword_future = (
             self._keyword_pool.submit(self.index.keyword_search, query, depth, flt)
             if mode in (SearchMode.HYBRID, SearchMode.KEYWORD)
             else None
         )
-        query_vector = self.embedder.embed_query(query)
+        query_vector = vector.result()
         vector_hits: dict[int, float] = {}
         if mode in (SearchMode.HYBRID, SearchMode.VECTOR):
             vector_hits = dict(self.index.vector_search(query_vector, depth, flt))
