@@ -16,10 +16,16 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 
 from indexes.records import DocumentRecord
+from indexes.text import ENGLISH_STOPWORDS, FRENCH_STOPWORDS
 
-MAX_NAMED = 3  # a word in more documents' names than this is not a subject's name
-_WORD = re.compile(r"[^\W\d_][\w&-]*", re.UNICODE)
-_POSSESSIVE = re.compile(r"['’]s\b")
+MAX_NAMED = 2  # a word in more documents' names than this is not a subject's name
+# Words of a company's legal form: part of its name as written, naming nothing alone.
+LEGAL_FORMS = frozenset({"inc", "corp", "corporation", "company", "ltd", "plc", "llc", "group",
+                         "holdings", "sas", "gmbh"})
+_TOKEN = re.compile(r"[^\W\d_][\w'’-]*|&|\S", re.UNICODE)
+_POSSESSIVE = re.compile(r"['’]s$")
+_SENTENCE_END = frozenset(".?!:;")
+_FUNCTION_WORDS = ENGLISH_STOPWORDS | FRENCH_STOPWORDS  # "From" in a title names nothing
 
 
 def _fold(word: str) -> str:
@@ -31,13 +37,14 @@ def name_words(document: DocumentRecord) -> set[str]:
     """The words of a document's title and file name that can name it (3 letters or more)."""
     stem = PurePath(document.source_path.split("#", 1)[0]).stem
     text = f"{document.title} {re.sub(r'[_.-]+', ' ', stem)}"
-    return {_fold(w) for w in _WORD.findall(text) if len(w) >= 3 and w.isalpha()}
+    return {_fold(w) for w in _TOKEN.findall(text)
+            if len(w) >= 3 and w.isalpha() and w.lower() not in _FUNCTION_WORDS}
 
 
 def names_index(documents: Iterable[DocumentRecord]) -> dict[str, frozenset[str]]:
     """Each name word to the documents it names, keeping only words few names share."""
     docs = list(documents)
-    limit = max(1, min(MAX_NAMED, len(docs) // 3))
+    limit = max(1, min(MAX_NAMED, len(docs) // 4))
     found: dict[str, set[str]] = {}
     for document in docs:
         for word in name_words(document):
@@ -45,15 +52,40 @@ def names_index(documents: Iterable[DocumentRecord]) -> dict[str, frozenset[str]
     return {w: frozenset(ids) for w, ids in found.items() if len(ids) <= limit}
 
 
-def capitalised_words(question: str) -> set[str]:
-    """The question's words written with a capital (names, acronyms), folded."""
-    text = _POSSESSIVE.sub("", question)
-    return {_fold(w) for w in _WORD.findall(text) if len(w) >= 3 and any(c.isupper() for c in w)}
+def name_phrases(question: str) -> list[tuple[bool, list[str]]]:
+    """Runs of capitalised words ("Johnson & Johnson", "New York"), folded, each ended by a
+    possessive, with whether it opens a sentence (where a capital says nothing of a name)."""
+    phrases: list[tuple[bool, list[str]]] = []
+    current: list[str] = []
+    opening = at_start = True
+    for token in _TOKEN.findall(question):
+        if token == "&" and current:
+            continue
+        if token[0].isalpha() and any(c.isupper() for c in token):
+            if not current:
+                opening = at_start
+            current.append(_fold(_POSSESSIVE.sub("", token)))
+            if _POSSESSIVE.search(token):  # "Costco's EPS": the name ends at the possessive
+                phrases.append((opening, current))
+                current = []
+        elif current:
+            phrases.append((opening, current))
+            current = []
+        at_start = token in _SENTENCE_END
+    if current:
+        phrases.append((opening, current))
+    return phrases
 
 
 def named_documents(question: str, index: Mapping[str, frozenset[str]]) -> frozenset[str]:
-    """The documents the question names, by the index `names_index` built."""
+    """The documents the question names: those every name word of one of its capitalised
+    phrases names ("New York" names no document titled "New joiners")."""
     named: set[str] = set()
-    for word in capitalised_words(question):
-        named |= index.get(word, frozenset())
+    for opening, phrase in name_phrases(question):
+        words = [w for w in phrase
+                 if len(w) >= 3 and w.isalpha() and w not in LEGAL_FORMS]
+        if opening and words and words[0] not in index:
+            words = words[1:]  # "Did Adobe ...": the sentence's capital, not a name
+        if words and all(w in index for w in words):
+            named |= frozenset.intersection(*(index[w] for w in words))
     return frozenset(named)

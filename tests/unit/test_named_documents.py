@@ -6,8 +6,8 @@ import pytest
 
 from indexes.filters import SearchFilter
 from indexes.library import DocumentIndex
-from rag.retrieval import RetrievalConfig, Retriever
-from rag.subjects import capitalised_words, named_documents, names_index
+from rag.retrieval import Hit, RetrievalConfig, Retriever
+from rag.subjects import name_phrases, named_documents, names_index
 from tests.unit.fakes import FakeEmbedder, MakeItem
 
 # Three filings that read alike; the other two mention revenue more often than Costco's.
@@ -25,7 +25,7 @@ def filings(index: DocumentIndex, item: MakeItem) -> DocumentIndex:
     return index
 
 
-def _titles(hits: list) -> list[str]:  # type: ignore[type-arg]
+def _titles(hits: list[Hit]) -> list[str]:
     return [h.stored.document.source_path.rsplit("/", 1)[-1] for h in hits]
 
 
@@ -59,5 +59,8 @@ def test_only_capitalised_words_few_names_share_name_a_document(
     assert "annual" not in index and "form" not in index
     assert named_documents("what were costco net sales", index) == frozenset()
     assert len(named_documents("Adobe and Johnson & Johnson revenue", index)) == 2
-    assert capitalised_words("What is Société Générale's CET1 ratio?") == {
-        "what", "societe", "generale", "cet1"}
+    assert len(named_documents("Did Adobe Inc. report more than Johnson & Johnson?", index)) == 2
+    # A name is every capitalised word of the run: "New York" names nothing titled "New ...".
+    assert named_documents("What did Costco Bank report?", index) == frozenset()
+    assert name_phrases("Is Société Générale's CET1 ratio above New York's?") == [
+        (True, ["is", "societe", "generale"]), (False, ["cet1"]), (False, ["new", "york"])]
