@@ -261,7 +261,8 @@ class Answerer:
         if search_query is not None and translator is not None:
             reading = TranslatedReading(search_query, functools.cache(translator.translate))
         return Grounds(sources, asked.used, self.citations,
-                       self.config.verification_threshold, reading)
+                       self.config.verification_threshold, reading,
+                       self.searcher.retriever.names())
 
     def _finish(
         self, asked: _Asked, sources: tuple[Hit, ...], draft: _Draft,

@@ -11,8 +11,8 @@ in a fresh context, whether the cited passages answer the question at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from rag.citations import Citation, CitationBuilder, Origin, Sentence
 from rag.generation import GenerationConfig, Generator, Purpose
@@ -52,6 +52,8 @@ class Grounds:
     citations: CitationBuilder
     threshold: float
     translated: TranslatedReading | None = None
+    # Words naming documents by subject (rag/subjects.py): a sentence naming one must cite it.
+    names: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def _cite_and_verify(
     sources, question, threshold = grounds.sources, grounds.question, grounds.threshold
     read, scores = _read(sentences, grounds)
     citations = grounds.citations.build(read, sources, question, scores)
-    checks = verify(sentences, citations, sources, threshold, question)
+    checks = verify(sentences, citations, sources, threshold, question, grounds.names)
     repaired = False
     for check in checks:
         # Another source cannot make a pointer sentence a claim: no repair for it.
@@ -122,7 +124,7 @@ def _cite_and_verify(
             repaired = True
     if repaired:
         citations.sort(key=lambda c: (c.sentence, c.number))
-        checks = verify(sentences, citations, sources, threshold, question)
+        checks = verify(sentences, citations, sources, threshold, question, grounds.names)
     return citations, checks
 
 

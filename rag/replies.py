@@ -34,7 +34,9 @@ def strip_echoed_labels(text: str, sources: Sequence[Hit]) -> str:
     for hit in sources:
         label = source_label(hit)
         if len(label) >= 8:
-            text = text.replace(label, "")
+            # Only as a header: opening the answer or a line, or after a marker; a title
+            # named in a sentence ("According to the Travel Policy, ...") is the sentence's.
+            text = re.sub(rf"(^|\n|\]\s*){re.escape(label)}", r"\1", text)
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 

@@ -7,7 +7,7 @@ are settings.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -150,15 +150,19 @@ class Retriever:
         preferred = self._ranked(query, query_vector, top_k, replace(flt, doc_ids=named), mode)
         return _first(preferred, [h for h in hits if h.stored.document.doc_id not in named])[:top_k]
 
+    def names(self) -> Mapping[str, frozenset[str]]:
+        """The words naming documents by subject (rag/subjects.py), over every document."""
+        generation = self.index.store.generation()
+        if self._names[0] != generation:  # rebuilt only after a write
+            self._names = (generation, names_index(self.index.store.documents()))
+        return self._names[1]
+
     def _named(self, query: str, flt: SearchFilter) -> frozenset[str]:
         """Documents the query names by subject, within what the filter allows; none when
         the preference is off or the query names every document it may see."""
         if not self.config.prefer_named:
             return frozenset()
-        generation = self.index.store.generation()
-        if self._names[0] != generation:  # rebuilt only after a write
-            self._names = (generation, names_index(self.index.store.documents()))
-        named = named_documents(query, self._names[1])
+        named = named_documents(query, self.names())
         if flt.doc_ids is not None:
             named &= flt.doc_ids
         return named

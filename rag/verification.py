@@ -12,7 +12,7 @@ the model (rag/injection.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -21,6 +21,7 @@ from rag.injection import without_instructions
 from rag.pointers import states_nothing
 from rag.quantities import Holding, Quantity, holding, quantities, spelled_numbers
 from rag.retrieval import Hit
+from rag.subjects import named_documents
 from rag.tables import Table, parse_table
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -29,6 +30,7 @@ _LIST_MARKER = re.compile(r"^\s*\d+[.)]\s+")
 
 ROW_MISMATCH = "states a figure from another row of the table"
 STATES_NOTHING = "states nothing: it points to a source without a claim of its own"
+WRONG_SUBJECT = "names a document it does not cite"
 
 
 @dataclass(frozen=True)
@@ -147,9 +149,14 @@ def _replace_number(text: str, value: str, replacement: str) -> str:
 
 def verify(
     sentences: Sequence[Sentence], citations: Sequence[Citation], hits: Sequence[Hit],
-    threshold: float, question: str = "",
+    threshold: float, question: str = "", names: Mapping[str, frozenset[str]] | None = None,
 ) -> list[SentenceCheck]:
-    """One check per sentence, in order; `question` tells which table rows it is about."""
+    """One check per sentence, in order; `question` tells which table rows it is about.
+
+    A sentence naming a document by its subject (`names`, rag/subjects.py: "According to
+    the Travel and Expenses Policy, ...") is verified only when it cites that document: a
+    claim about a named subject is checked against a passage about that subject.
+    """
     checks = []
     for index, sentence in enumerate(sentences):
         cited = [c for c in citations if c.sentence == index]
@@ -158,11 +165,16 @@ def verify(
             continue
         best = max(c.support for c in cited)
         numbers_cited = tuple(sorted({c.number for c in cited}))
-        names = tuple(part for n in numbers_cited for part in (
+        titles = tuple(part for n in numbers_cited for part in (
             hits[n - 1].stored.document.title, hits[n - 1].stored.chunk.section))
-        if states_nothing(sentence.text, names):
+        if states_nothing(sentence.text, titles):
             checks.append(SentenceCheck(index, sentence.text, False, round(best, 4),
                                         numbers_cited, STATES_NOTHING))
+            continue
+        named = named_documents(sentence.text, names or {})
+        if named and not named & {hits[n - 1].stored.document.doc_id for n in numbers_cited}:
+            checks.append(SentenceCheck(index, sentence.text, False, round(best, 4),
+                                        numbers_cited, WRONG_SUBJECT))
             continue
         stated = quantities(sentence.text)
         supporting = [c for c in cited if c.support >= threshold]

@@ -9,6 +9,7 @@ from indexes.library import DocumentIndex
 from rag.answers import CheckedSentence, Query, RefusalReason
 from rag.prompt import REFUSAL_EN, REFUSAL_FR
 from rag.replies import is_refusal, refusal_text
+from rag.retrieval import RetrievalConfig, Retriever
 from tests.unit.answering_kit import answerer, best_cosine, card_library, drafts, finished
 from tests.unit.fakes import FakeEmbedder, MakeItem
 
@@ -132,3 +133,40 @@ def test_refusals_say_why(library: DocumentIndex, embedder: FakeEmbedder) -> Non
     assert core.ask(Query("Will it rain?")).refusal_reason == "relevance"
     core, _ = answerer(library, embedder, ["The card fee is 99 euros [1]."], min_relevance=-1.0)
     assert core.ask(Query("What is the card fee?")).refusal_reason == "unverified"
+
+
+_OTHER = ["Scope of this document.", "Approval and review."]
+
+
+def _policies(index: DocumentIndex, item: MakeItem) -> DocumentIndex:
+    index.add([
+        item("remote", ["Full-time staff may work from home 2 days per week.", *_OTHER],
+             path="/docs/politique-teletravail.docx", title="Politique de télétravail"),
+        item("travel", ["Meals are reimbursed up to 60 euros per day.", *_OTHER],
+             path="/docs/travel-and-expenses.html", title="Travel and Expenses Policy"),
+        item("hours", ["Branches open at 9:00.", *_OTHER], path="/docs/branch-hours.txt",
+             title="branch opening hours"),
+    ])
+    return index
+
+
+@pytest.mark.parametrize("named, refused", [
+    ("the Travel and Expenses Policy", True),  # names a document it does not cite
+    ("the Politique de télétravail", False),  # names the one it cites
+    ("the policy", False),  # names no document
+])
+def test_a_claim_naming_one_document_must_cite_that_document(
+    index: DocumentIndex, item: MakeItem, embedder: FakeEmbedder, named: str, refused: bool
+) -> None:
+    # The cited passage holds the figure; only the document the sentence names differs.
+    library = _policies(index, item)
+    question = "How many days per week can full-time staff work from home?"
+    hits = Retriever(library, embedder, RetrievalConfig()).search(question, 3)
+    remote = 1 + [h.stored.document.title for h in hits].index("Politique de télétravail")
+    reply = f"According to {named}, full-time staff may work from home 2 days per week [{remote}]."
+    core, _ = answerer(library, embedder, [reply], min_relevance=-1.0,
+                       verification_threshold=0.0)
+    answer = core.ask(Query(question))
+    assert answer.refused is refused
+    if refused:
+        assert answer.refusal_reason is RefusalReason.UNVERIFIED
